@@ -1,0 +1,63 @@
+"""Baselines every study shows: the majority class, and TF-IDF (word + char n-grams) + logistic regression.
+
+Both are fitted on the training rows, tuned (C) on the validation rows only, scored once on the test rows.
+"""
+from __future__ import annotations
+
+from collections import Counter
+
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline, make_union
+
+from .data.corpus import Corpus
+from .data.splits import Split
+from .metrics import accuracy, classification_scores, tagging_scores
+from .tasks import TAGGING
+
+C_GRID = (1.0, 10.0, 100.0)
+
+
+def _present(corpus: Corpus, task: str, rows: list[int]) -> list[int]:
+    column = corpus.annotations[task]
+    return [i for i in rows if column[i] is not None]
+
+
+def majority_baseline(corpus: Corpus, task: str, split: Split) -> dict[str, float]:
+    """Predict the most frequent training label (tag, for tagging) everywhere in the test rows."""
+    column = corpus.annotations[task]
+    train, test = _present(corpus, task, split.train), _present(corpus, task, split.test)
+    if corpus.tasks[task].kind == TAGGING:
+        top = Counter(t for i in train for t in column[i]).most_common(1)[0][0]
+        gold = [column[i] for i in test]
+        return tagging_scores(gold, [[top] * len(g) for g in gold], corpus.tasks[task].labels)
+    top = Counter(column[i] for i in train).most_common(1)[0][0]
+    gold = [column[i] for i in test]
+    return classification_scores(gold, [top] * len(gold))
+
+
+def _tfidf_lr(c: float, seed: int):
+    features = make_union(
+        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True),
+    )
+    return make_pipeline(features, LogisticRegression(C=c, max_iter=2000, random_state=seed))
+
+
+def tfidf_lr_baseline(corpus: Corpus, task: str, split: Split, seed: int = 0) -> dict[str, float] | None:
+    """Scores of the classical text classifier; None for tagging tasks or single-class training data."""
+    if corpus.tasks[task].kind == TAGGING:
+        return None
+    column = corpus.annotations[task]
+    train, val, test = (_present(corpus, task, r) for r in (split.train, split.val, split.test))
+    y_train = [column[i] for i in train]
+    if len(set(y_train)) < 2 or not test:
+        return None
+    x = corpus.texts
+    best_model, best_acc = None, -1.0
+    for c in C_GRID:
+        model = _tfidf_lr(c, seed).fit([x[i] for i in train], y_train)
+        acc = accuracy([column[i] for i in val], list(model.predict([x[i] for i in val]))) if val else 0.0
+        if acc > best_acc:
+            best_model, best_acc = model, acc
+    return classification_scores([column[i] for i in test], list(best_model.predict([x[i] for i in test])))

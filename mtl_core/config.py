@@ -1,0 +1,61 @@
+"""RunConfig: every knob of one training run, stored with each result. Unknown keys fail loudly."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from .errors import ConfigError
+
+HEADS = ("pooled", "attention")
+SAMPLING = ("proportional",)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass
+class RunConfig:
+    # model
+    emb_dim: int = 100
+    hidden: int = 128           # per direction of the BiLSTM
+    layers: int = 1
+    dropout: float = 0.5        # small data: strong dropout on embeddings and pooled features
+    head: str = "pooled"        # sentence heads: "pooled" (mean+max) or "attention" (one query per task)
+    use_vectors: bool = True    # initialise embeddings from an installed spaCy pipeline's vectors, if any
+    # data
+    min_freq: int = 1
+    max_len: int = 120          # tokens kept per text
+    language: str = "en"        # spaCy blank pipeline language for tokenization
+    # optimisation
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    batch_size: int = 32
+    epochs: int = 15
+    patience: int = 4           # epochs without validation improvement before stopping
+    clip: float = 1.0
+    class_weights: bool = False
+    sampling: str = "proportional"
+    device: str = "auto"
+    amp: bool = True            # bfloat16 autocast on CUDA only
+
+    def __post_init__(self) -> None:
+        for name, allowed in (("head", HEADS), ("sampling", SAMPLING), ("device", DEVICES)):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ConfigError(f"The '{name}' option must be one of {set(allowed)}. Got {value!r} instead.")
+        for name in ("emb_dim", "hidden", "layers", "batch_size", "epochs", "max_len", "min_freq"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"The '{name}' option must be at least 1. Got {getattr(self, name)!r} instead.")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"The 'dropout' option must be in [0, 1). Got {self.dropout!r} instead.")
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"Unknown config key(s): {unknown}. Known keys: {sorted(known)}.")
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def replace(self, **changes) -> "RunConfig":
+        return RunConfig.from_dict({**self.to_dict(), **changes})

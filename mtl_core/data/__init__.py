@@ -1,0 +1,1 @@
+"""Data: loaders -> Corpus, tokenization, vocabulary, splits, synthetic tasks, dataset catalog."""

@@ -1,0 +1,30 @@
+"""Vocabulary: token <-> id with a minimum frequency, padding (0) and out-of-vocabulary (1) ids."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+PAD, OOV = "<pad>", "<oov>"
+
+
+@dataclass
+class Vocabulary:
+    itos: list[str] = field(default_factory=lambda: [PAD, OOV])
+
+    def __post_init__(self) -> None:
+        self.stoi = {w: i for i, w in enumerate(self.itos)}
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]], min_freq: int = 1, max_size: int | None = None) -> "Vocabulary":
+        """Words seen at least ``min_freq`` times (most frequent first, ties alphabetical)."""
+        counts = Counter(t for toks in token_lists for t in toks)
+        words = sorted((w for w, n in counts.items() if n >= min_freq), key=lambda w: (-counts[w], w))
+        if max_size is not None:
+            words = words[: max(0, max_size - 2)]
+        return cls([PAD, OOV] + words)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def encode(self, tokens: list[str]) -> list[int]:
+        return [self.stoi.get(t, 1) for t in tokens]

@@ -1,0 +1,63 @@
+"""Per-task metrics: accuracy and macro-F1 for classification; token accuracy and entity span-F1 for tagging.
+
+Absent labels never reach these functions: callers pass only the present (gold, predicted) pairs.
+"""
+from __future__ import annotations
+
+from sklearn.metrics import f1_score
+
+
+def accuracy(gold: list, pred: list) -> float:
+    return sum(g == p for g, p in zip(gold, pred)) / len(gold) if gold else float("nan")
+
+
+def macro_f1(gold: list, pred: list) -> float:
+    """Macro-F1 over the labels that occur in gold or predictions."""
+    return float(f1_score(gold, pred, average="macro", zero_division=0)) if gold else float("nan")
+
+
+def spans(tags: list[str]) -> set[tuple[int, int, str]]:
+    """Entity spans (start, end_exclusive, type) of an IOB2/IOB1 tag sequence; stray I- starts a span."""
+    found, start, kind = set(), None, None
+    for i, tag in enumerate(list(tags) + ["O"]):
+        prefix, _, label = tag.partition("-") if "-" in tag else (tag, "", "")
+        begins = prefix == "B" or (prefix == "I" and (kind != label or start is None))
+        if start is not None and (prefix == "O" or begins or prefix not in ("B", "I")):
+            found.add((start, i, kind))
+            start, kind = None, None
+        if prefix in ("B", "I") and begins:
+            start, kind = i, label
+    return found
+
+
+def span_f1(gold_seqs: list[list[str]], pred_seqs: list[list[str]]) -> float:
+    """Micro F1 over exact entity spans (the CoNLL shared-task measure)."""
+    tp = n_gold = n_pred = 0
+    for g, p in zip(gold_seqs, pred_seqs):
+        gs, ps = spans(g), spans(p)
+        tp += len(gs & ps)
+        n_gold += len(gs)
+        n_pred += len(ps)
+    if n_gold == 0 and n_pred == 0:
+        return float("nan")
+    precision = tp / n_pred if n_pred else 0.0
+    recall = tp / n_gold if n_gold else 0.0
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def is_entity_scheme(labels: list[str]) -> bool:
+    """True when tags look like IOB entity tags (B-X / I-X / O)."""
+    return any(l.startswith(("B-", "I-")) for l in labels)
+
+
+def classification_scores(gold: list[str], pred: list[str]) -> dict[str, float]:
+    return {"accuracy": accuracy(gold, pred), "macro_f1": macro_f1(gold, pred)}
+
+
+def tagging_scores(gold_seqs: list[list[str]], pred_seqs: list[list[str]], labels: list[str]) -> dict[str, float]:
+    flat_g = [t for s in gold_seqs for t in s]
+    flat_p = [t for s in pred_seqs for t in s]
+    scores = {"token_accuracy": accuracy(flat_g, flat_p)}
+    if is_entity_scheme(labels):
+        scores["span_f1"] = span_f1(gold_seqs, pred_seqs)
+    return scores

@@ -1,0 +1,49 @@
+"""Which examples go into which batch, and in what order tasks take turns.
+
+Each training row belongs to one *owner* task (the first task of the run that labels it), so an
+epoch visits every labeled row once. Batches are per task (a batch holds one task's rows; any other
+task labeled on those rows is trained too, through the masked loss). Within a task, rows are
+length-bucketed: shuffled, cut into chunks, sorted by length inside a chunk, so batches carry
+little padding; then the batches of all tasks are mixed by the sampling rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+BUCKET_BATCHES = 20  # batches per length-sorting chunk: enough to cut padding, little enough to stay random
+
+
+def owner_rows(targets: dict[str, torch.Tensor], rows: list[int], tasks: list[str]) -> dict[str, np.ndarray]:
+    """For each task, the rows in ``rows`` it owns (first task in ``tasks`` with a label there)."""
+    rows_t = torch.as_tensor(rows, dtype=torch.long)
+    taken = torch.zeros(len(rows), dtype=torch.bool)
+    owned = {}
+    for task in tasks:
+        t = targets[task][rows_t]
+        present = (t != -100) if t.dim() == 1 else (t != -100).any(dim=1)
+        mine = present & ~taken
+        taken |= present
+        owned[task] = rows_t[mine].numpy()
+    return owned
+
+
+def task_batches(rows: np.ndarray, lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    rows = rng.permutation(rows)
+    chunk = batch_size * BUCKET_BATCHES
+    batches = []
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches += [part[i:i + batch_size] for i in range(0, len(part), batch_size)]
+    return batches
+
+
+def epoch_plan(owned: dict[str, np.ndarray], lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
+               rule: str = "proportional") -> list[tuple[str, np.ndarray]]:
+    """The epoch's batches in order. ``proportional``: each task's turns in proportion to its batches."""
+    plan = [(task, b) for task, rows in owned.items() for b in task_batches(rows, lengths, batch_size, rng)]
+    if rule != "proportional":
+        raise ValueError(f"The 'sampling' rule must be 'proportional'. Got {rule!r} instead.")
+    order = rng.permutation(len(plan))
+    return [plan[i] for i in order]

@@ -1,0 +1,28 @@
+"""Shared fixtures: the real datasets in ../shared/datasets (required, never skipped silently)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATASETS = Path(os.environ.get("MTL_LAB_DATA_DIR", REPO.parent / "shared" / "datasets")).resolve()
+
+
+@pytest.fixture(scope="session")
+def datasets_dir() -> Path:
+    """The folder of real public datasets; fails (not skips) with a clear message when missing."""
+    if not (DATASETS / "uci_sentiment").is_dir():
+        pytest.fail(f"Real datasets not found at {DATASETS}. Put the shared/ folder beside this repo "
+                    "or set MTL_LAB_DATA_DIR to a folder holding uci_sentiment/, "
+                    "semeval2014_restaurants/, conll2002_spanish/.")
+    return DATASETS
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path, monkeypatch):
+    """Each test gets its own MTL Lab home (store, uploads, fetched data) and sees the real datasets."""
+    monkeypatch.setenv("MTL_LAB_HOME", str(tmp_path / "mtl_home"))
+    monkeypatch.setenv("MTL_LAB_DATA_DIR", str(DATASETS))
+    yield
