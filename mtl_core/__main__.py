@@ -1,0 +1,6 @@
+"""`python -m mtl_core ...` — see mtl_core/cli.py."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

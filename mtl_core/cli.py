@@ -1,0 +1,187 @@
+"""Command line: study, presets, data (list | fetch | import | check), export.
+
+Errors a user can fix (bad data, bad options, missing datasets) print one clear message and exit 2;
+never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from .errors import MTLLabError
+from .sources import load_presets
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m mtl_core", description="MTL Lab: which NLP tasks help each other.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("study", help="run a study: each task alone + all together, x seeds, one split")
+    source = s.add_mutually_exclusive_group(required=True)
+    source.add_argument("--preset", help="a preset name (see `presets`)")
+    source.add_argument("--data", nargs="+", metavar="FILE", help="data files (CSV/TSV, UCI, lines, SemEval XML, CoNLL)")
+    s.add_argument("--format", help="data format, if auto-detection guesses wrong: csv, tsv, uci, lines, semeval, conll")
+    s.add_argument("--text-column", help="CSV: the column holding the text")
+    s.add_argument("--label-columns", help="CSV: comma-separated label columns, each a task")
+    s.add_argument("--test", metavar="FILE", help="a separate test file (e.g. an official test set) replacing the test split")
+    s.add_argument("--tasks", help="comma-separated tasks to use (default: all)")
+    s.add_argument("--plan", default=None, help="singles+all (default), singles, all")
+    s.add_argument("--seeds", type=int, default=3)
+    s.add_argument("--epochs", type=int, help="maximum epochs per run (early stopping on validation)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any RunConfig option, e.g. hidden=64")
+    s.add_argument("--data-dir", help="folder holding datasets (else $MTL_LAB_DATA_DIR, then ~/.mtl_lab/data)")
+    s.add_argument("--out", required=True, help="folder for summary.csv (and predictions)")
+    s.add_argument("--save-predictions", action="store_true", help="write every test example's gold and predicted labels")
+    s.add_argument("--name", help="a name for the study")
+
+    sub.add_parser("presets", help="list the presets")
+
+    d = sub.add_parser("data", help="the dataset catalog")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    dsub.add_parser("list", help="catalog entries and where they are found")
+    f = dsub.add_parser("fetch", help="download a dataset from its original source and verify it")
+    f.add_argument("name")
+    f.add_argument("--url", help="a mirror URL instead of the catalog's source")
+    i = dsub.add_parser("import", help="copy a dataset from a folder (or zip) you already have, verifying it")
+    i.add_argument("name")
+    i.add_argument("folder")
+    c = dsub.add_parser("check", help="load data files and print the validation report")
+    c.add_argument("files", nargs="+")
+    c.add_argument("--format")
+
+    e = sub.add_parser("export", help="write a stored study's summary.csv")
+    e.add_argument("study_id")
+    e.add_argument("--out", required=True)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except MTLLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_study(args) -> int:
+    from .study import StudySpec, run_study
+    from .store import Store
+    from .summary import format_table, summary_rows, write_summary
+
+    overrides = _parse_sets(args.set)
+    if args.epochs:
+        overrides["epochs"] = args.epochs
+    tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    if args.preset:
+        spec = StudySpec.from_preset(args.preset, tasks=tasks, seeds=args.seeds, plan=args.plan,
+                                     data_dir=args.data_dir, name=args.name)
+        if args.test:
+            spec.source = {**spec.source, "test": args.test}
+    else:
+        source = {"files": args.data, "format": args.format, "test": args.test, "text_column": args.text_column,
+                  "label_columns": args.label_columns.split(",") if args.label_columns else None}
+        spec = StudySpec(name=args.name or Path(args.data[0]).stem, source=source, tasks=tasks, seeds=args.seeds,
+                         plan=args.plan or "singles+all", data_dir=args.data_dir)
+    spec.config = {**spec.config, **overrides}
+    store = Store()
+    study_id, results = run_study(spec, store)
+    rows = summary_rows(store, study_id)
+    out = Path(args.out)
+    write_summary(rows, out / "summary.csv")
+    if args.save_predictions:
+        write_predictions(store, study_id, results, out / "predictions")
+    print(format_table(rows))
+    print(f"\nwrote {out / 'summary.csv'}  (study {study_id} in {store.path})")
+    return 0
+
+
+def _parse_sets(items: list[str]) -> dict:
+    import json
+
+    from .errors import ConfigError
+
+    values = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects KEY=VALUE. Got {item!r} instead.")
+        key, raw = item.split("=", 1)
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw
+    return values
+
+
+def write_predictions(store, study_id: str, results: dict, folder: Path) -> None:
+    """One file per run and task: CSV (row, text, gold, predicted) or, for tagging, CoNLL columns."""
+    from .sources import load_source
+
+    study = store.study(study_id)
+    runs = {r["id"]: r for r in store.runs(study_id)}
+    corpus = load_source(study["spec"]["source"], study["spec"].get("data_dir")).corpus
+    folder.mkdir(parents=True, exist_ok=True)
+    for run_id, result in results.items():
+        run = runs[run_id]
+        for task, items in result.predictions.items():
+            safe = "".join(ch if ch.isalnum() else "_" for ch in task)
+            stem = folder / f"{run['setting']}_seed{run['seed']}_{safe}"
+            if items and isinstance(items[0][1], list):
+                with open(f"{stem}.conll", "w", encoding="utf-8") as fh:
+                    for row, gold, pred in items:
+                        words = corpus.tokens[row] if corpus.tokens else corpus.texts[row].split()
+                        fh.writelines(f"{w} {g} {p}\n" for w, g, p in zip(words, gold, pred))
+                        fh.write("\n")
+            else:
+                with open(f"{stem}.csv", "w", newline="", encoding="utf-8") as fh:
+                    w = csv.writer(fh)
+                    w.writerow(["row", "text", "gold", "predicted"])
+                    w.writerows([row, corpus.texts[row], gold, pred] for row, gold, pred in items)
+
+
+def cmd_presets(args) -> int:
+    for name, preset in load_presets().items():
+        data = preset.get("dataset", "generated offline")
+        print(f"{name:<16} {preset['title']}  [data: {data}]")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from .data import catalog
+
+    if args.data_command == "list":
+        for name, entry in catalog.load_catalog().items():
+            try:
+                where = str(catalog.find_dataset(name))
+            except MTLLabError:
+                where = "not found locally" + ("; `data fetch " + name + "`" if entry.fetch else "; import it")
+            print(f"{name:<26} {entry.title}\n{'':<26} licence: {entry.licence}; {where}")
+    elif args.data_command == "fetch":
+        print(f"fetched into {catalog.fetch(args.name, url=args.url)}")
+    elif args.data_command == "import":
+        print(f"imported into {catalog.import_folder(args.name, args.folder)}")
+    elif args.data_command == "check":
+        from .data.loaders import load_files
+
+        print(load_files(args.files, args.format).report.summary())
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .errors import ConfigError
+    from .store import Store
+    from .summary import summary_rows, write_summary
+
+    store = Store()
+    if store.study(args.study_id) is None:
+        raise ConfigError(f"No study {args.study_id!r} in {store.path}.")
+    print(f"wrote {write_summary(summary_rows(store, args.study_id), Path(args.out) / 'summary.csv')}")
+    return 0
+
+
+COMMANDS = {"study": cmd_study, "presets": cmd_presets, "data": cmd_data, "export": cmd_export}

@@ -1,0 +1,65 @@
+"""Where a study's corpus comes from: a preset, data files (plus an optional test file), or the generator."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data.catalog import find_dataset
+from .data.corpus import Corpus, concat
+from .data.loaders import load_files
+from .data.synthetic import SyntheticConfig, generate
+from .errors import ConfigError
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def load_presets() -> dict[str, dict]:
+    return json.loads((ASSETS / "presets.json").read_text())
+
+
+def get_preset(name: str) -> dict:
+    presets = load_presets()
+    if name not in presets:
+        raise ConfigError(f"The 'preset' option must be one of {sorted(presets)}. Got {name!r} instead.")
+    return presets[name]
+
+
+@dataclass
+class LoadedData:
+    corpus: Corpus
+    test_rows: list[int] | None  # rows of a separate test file, if one was given
+
+
+def load_source(source: dict, data_dir: str | None = None) -> LoadedData:
+    """Load what a study spec's ``source`` names.
+
+    ``{"preset": NAME}``; ``{"files": [...], "format": f, "test": FILE, "text_column": c,
+    "label_columns": [...]}``; or ``{"synthetic": {...generator config...}}``.
+    """
+    if "preset" in source:
+        preset = get_preset(source["preset"])
+        if "synthetic" in preset:
+            return LoadedData(generate(SyntheticConfig.from_dict(preset["synthetic"])), None)
+        folder = find_dataset(preset["dataset"], data_dir)
+        files = [str(folder / f) for f in preset["files"]]
+        source = {**source, "files": files, "format": preset.get("format")}
+    if "synthetic" in source:
+        return LoadedData(generate(SyntheticConfig.from_dict(source["synthetic"])), None)
+    if not source.get("files"):
+        raise ConfigError("A study needs data: a preset (--preset NAME) or data files (--data FILE...).")
+    options = {k: source[k] for k in ("text_column", "label_columns", "task_name") if source.get(k)}
+    corpus = load_files(source["files"], source.get("format"), **options)
+    if not source.get("test"):
+        return LoadedData(corpus, None)
+    test = load_files([source["test"]], source.get("format"), **options)
+    _check_test_tasks(corpus, test, source["test"])
+    n = len(corpus)
+    return LoadedData(concat([corpus, test]), list(range(n, n + len(test))))
+
+
+def _check_test_tasks(train: Corpus, test: Corpus, test_file: str) -> None:
+    missing = [t for t in train.tasks if t not in test.tasks]
+    if missing and len(missing) == len(train.tasks):
+        raise ConfigError(f"{test_file}: the test file has none of the training tasks {list(train.tasks)} "
+                          f"(it has {list(test.tasks)}). Fix: give a test file in the same format and columns.")

@@ -1,0 +1,92 @@
+"""The study's results table: per task and setting, mean and 95% CI over seeds, beside the baselines."""
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from pathlib import Path
+
+from .stats import mean_ci
+from .store import Store
+from .tasks import TaskSpec
+
+COLUMNS = ["task", "setting", "metric", "mean", "ci_low", "ci_high", "n_seeds", "majority_baseline"]
+OVERALL = "overall"  # all classification tasks pooled: accuracy over every present (example, task) label
+
+
+def summary_rows(store: Store, study_id: str) -> list[dict]:
+    """Rows of COLUMNS; settings 'single', 'all' and 'tfidf-lr'; plus an 'overall' accuracy row."""
+    tasks = (store.study(study_id) or {}).get("tasks") or {}
+    baselines = store.baselines(study_id)
+    majority = {(b["task"], b["metric"]): b["value"] for b in baselines if b["method"] == "majority"}
+    per_seed: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)
+    for s in store.scores(study_id):
+        if s["metric"] != "n":
+            per_seed[(s["task"], s["setting"], s["metric"])][s["seed"]] = s["value"]
+    rows: list[dict] = []
+    order = {name: k for k, name in enumerate(tasks)}
+    for (task, setting, metric), by_seed in per_seed.items():
+        est = mean_ci(list(by_seed.values()))
+        rows.append(_row(task, setting, metric, est.mean, est.ci_low, est.ci_high, est.n, majority.get((task, metric))))
+    for b in baselines:
+        if b["method"] == "tfidf-lr":
+            rows.append(_row(b["task"], "tfidf-lr", b["metric"], b["value"], b["value"], b["value"], 1,
+                             majority.get((b["task"], b["metric"]))))
+    settings = {"single": 0, "all": 1, "tfidf-lr": 9}
+    rows.sort(key=lambda r: (order.get(r["task"], 99), r["metric"] != _lead_metric(tasks, r["task"]),
+                             r["metric"], settings.get(r["setting"], 5), r["setting"]))
+    return rows + _overall_rows(tasks, per_seed, baselines)
+
+
+def _lead_metric(tasks: dict, task: str) -> str:
+    return TaskSpec(**tasks[task]).selection_metric if task in tasks else "accuracy"
+
+
+def _row(task, setting, metric, mean, lo, hi, n, maj) -> dict:
+    return dict(zip(COLUMNS, [task, setting, metric, mean, lo, hi, n, maj]))
+
+
+def _overall_rows(tasks: dict, per_seed: dict, baselines: list[dict]) -> list[dict]:
+    """Accuracy pooled over classification tasks, weighted by each task's number of test labels."""
+    names = [t for t, s in tasks.items() if s.get("kind") == "classification"]
+    if len(names) < 2:
+        return []
+    rows = []
+    n_test = {b["task"]: b["n"] for b in baselines if b["method"] == "majority" and b["metric"] == "accuracy"}
+    total = sum(n_test.get(t, 0) for t in names)
+    if not total:
+        return []
+    maj = sum(next((b["value"] for b in baselines if b["task"] == t and b["method"] == "majority"
+                    and b["metric"] == "accuracy"), 0) * n_test.get(t, 0) for t in names) / total
+    for setting in ("single", "all"):
+        seeds = set.intersection(*[set(per_seed.get((t, setting, "accuracy"), {})) for t in names])
+        values = [sum(per_seed[(t, setting, "accuracy")][seed] * n_test[t] for t in names) / total
+                  for seed in sorted(seeds)]
+        if values:
+            est = mean_ci(values)
+            rows.append(_row(OVERALL, setting, "accuracy", est.mean, est.ci_low, est.ci_high, est.n, maj))
+    tfidf = [b for b in baselines if b["method"] == "tfidf-lr" and b["metric"] == "accuracy"]
+    if len(tfidf) == len(names):
+        value = sum(b["value"] * n_test[b["task"]] for b in tfidf) / total
+        rows.append(_row(OVERALL, "tfidf-lr", "accuracy", value, value, value, 1, maj))
+    return rows
+
+
+def write_summary(rows: list[dict], path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def format_table(rows: list[dict]) -> str:
+    """A plain-text table for the terminal: task, setting, metric, mean ± CI half-width, majority."""
+    lines = [f"{'task':<14}{'setting':<10}{'metric':<16}{'mean':>8}{'95% CI':>18}{'seeds':>7}{'majority':>10}"]
+    for r in rows:
+        ci = f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+        maj = f"{r['majority_baseline']:.3f}" if r["majority_baseline"] is not None else "-"
+        lines.append(f"{r['task'][:13]:<14}{r['setting']:<10}{r['metric']:<16}{r['mean']:>8.3f}{ci:>18}"
+                     f"{r['n_seeds']:>7}{maj:>10}")
+    return "\n".join(lines)
