@@ -26,3 +26,26 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("MTL_LAB_HOME", str(tmp_path / "mtl_home"))
     monkeypatch.setenv("MTL_LAB_DATA_DIR", str(DATASETS))
     yield
+
+
+def tiny_study(store, name: str, tasks: list[str], seeds: int) -> str:
+    """A real synthetic-demo study, shrunk to run in seconds on a CPU."""
+    from mtl_core.study import StudySpec, run_study
+
+    spec = StudySpec.from_preset("synthetic-demo", name=name, seeds=seeds)
+    spec.config.update(epochs=3, hidden=16, emb_dim=16)
+    spec.tasks = tasks
+    study_id, _ = run_study(spec, store, echo=lambda line: None, save_models=False)
+    return study_id
+
+
+@pytest.fixture(scope="session")
+def tiny_studies(tmp_path_factory) -> dict:
+    """One MTL Lab home with two finished studies: a one-task 'older' and the newest two-task 'tiny demo'."""
+    from mtl_core.store import Store
+
+    home = tmp_path_factory.mktemp("app_home")
+    store = Store(home / "mtl_lab.sqlite")  # where paths.store_path() looks for MTL_LAB_HOME=home
+    older = tiny_study(store, "older [one task]", ["base"], seeds=1)
+    newest = tiny_study(store, "tiny demo", ["base", "related"], seeds=2)
+    return {"home": home, "older": older, "newest": newest}

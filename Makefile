@@ -1,0 +1,31 @@
+# One command to start the app with a working example, one to run every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: app test example browser clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+# Debian's Chromium for the real-browser test (no browser download from the internet).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+example: $(STAMP)
+	$(PY) -m mtl_core.example
+
+app: $(STAMP) example
+	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
+
+test: $(STAMP) browser
+	MTL_LAB_DATA_DIR=$${MTL_LAB_DATA_DIR:-$(CURDIR)/../shared/datasets} $(PY) -m pytest -q tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache
