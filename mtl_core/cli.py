@@ -1,4 +1,4 @@
-"""Command line: study, presets, data (list | fetch | import | check), export.
+"""Command line: study, submit, worker, presets, data (list | fetch | import | check), export.
 
 Errors a user can fix (bad data, bad options, missing datasets) print one clear message and exit 2;
 never a traceback.
@@ -27,7 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--label-columns", help="CSV: comma-separated label columns, each a task")
     s.add_argument("--test", metavar="FILE", help="a separate test file (e.g. an official test set) replacing the test split")
     s.add_argument("--tasks", help="comma-separated tasks to use (default: all)")
-    s.add_argument("--plan", default=None, help="singles+all (default), singles, all")
+    s.add_argument("--plan", default=None, choices=["singles+all", "singles", "all", "pairs", "groups"],
+                   help="singles+all (default); singles; all; pairs (each alone + every pair + all together, "
+                        "writes transfer.csv); groups (each alone + the --groups)")
+    s.add_argument("--groups", help='with --plan groups: tasks joined by "+", groups by ",", e.g. "a+b,c"')
     s.add_argument("--seeds", type=int, default=3)
     s.add_argument("--epochs", type=int, help="maximum epochs per run (early stopping on validation)")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any RunConfig option, e.g. hidden=64")
@@ -35,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder for summary.csv (and predictions)")
     s.add_argument("--save-predictions", action="store_true", help="write every test example's gold and predicted labels")
     s.add_argument("--name", help="a name for the study")
+
+    q = sub.add_parser("submit", parents=[s], conflict_handler="resolve",
+                       help="queue a study (the options of `study`) for the background worker; returns at once")
+    q.add_argument("--out", help=argparse.SUPPRESS)
+    q.add_argument("--start-worker", action="store_true", help="start a background worker if none is running")
+    w = sub.add_parser("worker", help="serve the study queue (the app starts one itself when needed)")
+    w.add_argument("--store", help="the SQLite store whose queue to serve (default: MTL_LAB_HOME/mtl_lab.sqlite)")
 
     sub.add_parser("presets", help="list the presets")
 
@@ -51,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+")
     c.add_argument("--format")
 
-    e = sub.add_parser("export", help="write a stored study's summary.csv")
+    e = sub.add_parser("export", help="write a stored study's summary.csv (and transfer.csv if it ran pairs)")
     e.add_argument("study_id")
     e.add_argument("--out", required=True)
     return p
@@ -78,6 +88,7 @@ def cmd_study(args) -> int:
     if args.epochs:
         overrides["epochs"] = args.epochs
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
+    groups = _parse_groups(args.groups, args.plan)
     if args.preset:
         spec = StudySpec.from_preset(args.preset, tasks=tasks, seeds=args.seeds, plan=args.plan,
                                      data_dir=args.data_dir, name=args.name)
@@ -89,16 +100,61 @@ def cmd_study(args) -> int:
         spec = StudySpec(name=args.name or Path(args.data[0]).stem, source=source, tasks=tasks, seeds=args.seeds,
                          plan=args.plan or "singles+all", data_dir=args.data_dir)
     spec.config = {**spec.config, **overrides}
+    spec.groups = groups
+    if args.command == "submit":
+        return submit(spec, args.start_worker)
     store = Store()
     study_id, results = run_study(spec, store)
     rows = summary_rows(store, study_id)
     out = Path(args.out)
     write_summary(rows, out / "summary.csv")
+    transfer = _write_transfer(store, study_id, out)
     if args.save_predictions:
         write_predictions(store, study_id, results, out / "predictions")
     print(format_table(rows))
-    print(f"\nwrote {out / 'summary.csv'}  (study {study_id} in {store.path})")
+    print(f"\nwrote {out / 'summary.csv'}" + (f" and {transfer}" if transfer else "")
+          + f"  (study {study_id} in {store.path})")
     return 0
+
+
+def submit(spec, start_worker: bool) -> int:
+    """Queue ``spec``; print its id (stdout) and the time estimate (stderr)."""
+    from .jobs import ensure_worker, estimate_seconds, submit_study, worker_alive
+    from .store import Store
+
+    store = Store()
+    study_id = submit_study(spec, store)
+    print(study_id)
+    if start_worker:
+        ensure_worker(store)
+    state = "a worker is running" if worker_alive(store) else "no worker yet: run `python -m mtl_core worker`"
+    print(f"queued; at most about {estimate_seconds(spec, store) / 60:.1f} min here ({state})", file=sys.stderr)
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from .worker import run_worker
+
+    return run_worker(args.store)
+
+
+def _parse_groups(text: str | None, plan: str | None) -> list[list[str]] | None:
+    """--groups "a+b,c" -> [["a", "b"], ["c"]]; only with --plan groups (plan_runs validates the tasks)."""
+    from .errors import ConfigError
+
+    if text is None:
+        return None
+    if plan != "groups":
+        raise ConfigError(f"--groups needs --plan groups. Got --plan {plan or 'singles+all'} instead.")
+    return [[t.strip() for t in group.split("+") if t.strip()] for group in text.split(",")]
+
+
+def _write_transfer(store, study_id: str, out: Path) -> Path | None:
+    """transfer.csv beside summary.csv when the study ran pairs; None otherwise."""
+    from .transfer import transfer_matrix, write_transfer
+
+    rows = transfer_matrix(store, study_id)
+    return write_transfer(rows, out / "transfer.csv") if rows else None
 
 
 def _parse_sets(items: list[str]) -> dict:
@@ -121,6 +177,7 @@ def _parse_sets(items: list[str]) -> dict:
 def write_predictions(store, study_id: str, results: dict, folder: Path) -> None:
     """One file per run and task: CSV (row, text, gold, predicted) or, for tagging, CoNLL columns."""
     from .sources import load_source
+    from .summary import setting_label
 
     study = store.study(study_id)
     runs = {r["id"]: r for r in store.runs(study_id)}
@@ -130,7 +187,8 @@ def write_predictions(store, study_id: str, results: dict, folder: Path) -> None
         run = runs[run_id]
         for task, items in result.predictions.items():
             safe = "".join(ch if ch.isalnum() else "_" for ch in task)
-            stem = folder / f"{run['setting']}_seed{run['seed']}_{safe}"
+            label = setting_label(run["setting"], run["tasks"], task).replace(":", "-")  # pairs: with-<partner>
+            stem = folder / f"{label}_seed{run['seed']}_{safe}"
             if items and isinstance(items[0][1], list):
                 with open(f"{stem}.conll", "w", encoding="utf-8") as fh:
                     for row, gold, pred in items:
@@ -181,7 +239,10 @@ def cmd_export(args) -> int:
     if store.study(args.study_id) is None:
         raise ConfigError(f"No study {args.study_id!r} in {store.path}.")
     print(f"wrote {write_summary(summary_rows(store, args.study_id), Path(args.out) / 'summary.csv')}")
+    transfer = _write_transfer(store, args.study_id, Path(args.out))
+    if transfer:
+        print(f"wrote {transfer}")
     return 0
 
 
-COMMANDS = {"study": cmd_study, "presets": cmd_presets, "data": cmd_data, "export": cmd_export}
+COMMANDS = {"study": cmd_study, "submit": cmd_study, "worker": cmd_worker, "presets": cmd_presets, "data": cmd_data, "export": cmd_export}

@@ -7,6 +7,7 @@ from .errors import ConfigError
 
 HEADS = ("pooled", "attention")
 SAMPLING = ("proportional",)
+SELECTION = ("metric", "loss")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -17,6 +18,7 @@ class RunConfig:
     hidden: int = 128           # per direction of the BiLSTM
     layers: int = 1
     dropout: float = 0.5        # small data: strong dropout on embeddings and pooled features
+    word_dropout: float = 0.0   # share of training tokens replaced by <oov>, so the OOV vector is learned
     head: str = "pooled"        # sentence heads: "pooled" (mean+max) or "attention" (one query per task)
     use_vectors: bool = True    # initialise embeddings from an installed spaCy pipeline's vectors, if any
     # data
@@ -29,22 +31,30 @@ class RunConfig:
     batch_size: int = 32
     epochs: int = 15
     patience: int = 4           # epochs without validation improvement before stopping
+    selection: str = "metric"   # early stopping / model selection on the validation split: each task's lead
+                                # metric (mean over tasks), or the mean validation loss (smoother on tiny splits)
     clip: float = 1.0
     class_weights: bool = False
     sampling: str = "proportional"
     device: str = "auto"
     amp: bool = True            # bfloat16 autocast on CUDA only
+    grad_every: int = 0         # measure gradient interference between tasks every N optimizer steps (0: off)
 
     def __post_init__(self) -> None:
-        for name, allowed in (("head", HEADS), ("sampling", SAMPLING), ("device", DEVICES)):
+        for name, allowed in (("head", HEADS), ("sampling", SAMPLING), ("selection", SELECTION),
+                               ("device", DEVICES)):
             value = getattr(self, name)
             if value not in allowed:
                 raise ConfigError(f"The '{name}' option must be one of {set(allowed)}. Got {value!r} instead.")
         for name in ("emb_dim", "hidden", "layers", "batch_size", "epochs", "max_len", "min_freq"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"The '{name}' option must be at least 1. Got {getattr(self, name)!r} instead.")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"The 'dropout' option must be in [0, 1). Got {self.dropout!r} instead.")
+        if not isinstance(self.grad_every, int) or isinstance(self.grad_every, bool) or self.grad_every < 0:
+            raise ConfigError(f"The 'grad_every' option must be a whole number >= 0 (0: off). "
+                              f"Got {self.grad_every!r} instead.")
+        for name in ("dropout", "word_dropout"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"The '{name}' option must be in [0, 1). Got {getattr(self, name)!r} instead.")
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":

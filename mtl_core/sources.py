@@ -9,7 +9,7 @@ from .data.catalog import find_dataset
 from .data.corpus import Corpus, concat
 from .data.loaders import load_files
 from .data.synthetic import SyntheticConfig, generate
-from .errors import ConfigError
+from .errors import ConfigError, MTLLabError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -35,7 +35,7 @@ def load_source(source: dict, data_dir: str | None = None) -> LoadedData:
     """Load what a study spec's ``source`` names.
 
     ``{"preset": NAME}``; ``{"files": [...], "format": f, "test": FILE, "text_column": c,
-    "label_columns": [...]}``; or ``{"synthetic": {...generator config...}}``.
+    "label_columns": [...], "domain_column": d}``; or ``{"synthetic": {...generator config...}}``.
     """
     if "preset" in source:
         preset = get_preset(source["preset"])
@@ -48,7 +48,8 @@ def load_source(source: dict, data_dir: str | None = None) -> LoadedData:
         return LoadedData(generate(SyntheticConfig.from_dict(source["synthetic"])), None)
     if not source.get("files"):
         raise ConfigError("A study needs data: a preset (--preset NAME) or data files (--data FILE...).")
-    options = {k: source[k] for k in ("text_column", "label_columns", "task_name") if source.get(k)}
+    options = {k: source[k] for k in ("text_column", "label_columns", "domain_column", "task_name")
+               if source.get(k)}
     corpus = load_files(source["files"], source.get("format"), **options)
     if not source.get("test"):
         return LoadedData(corpus, None)
@@ -63,3 +64,23 @@ def _check_test_tasks(train: Corpus, test: Corpus, test_file: str) -> None:
     if missing and len(missing) == len(train.tasks):
         raise ConfigError(f"{test_file}: the test file has none of the training tasks {list(train.tasks)} "
                           f"(it has {list(test.tasks)}). Fix: give a test file in the same format and columns.")
+
+
+def preset_data_problem(name: str, data_dir: str | None = None) -> str | None:
+    """Why preset ``name`` cannot start now (its dataset is not found locally, and how to get it), or None."""
+    preset = get_preset(name)
+    if "dataset" not in preset:
+        return None
+    try:
+        find_dataset(preset["dataset"], data_dir)
+    except MTLLabError as exc:
+        return str(exc)
+    return None
+
+
+def preset_tasks(name: str) -> list[str]:
+    """The tasks preset ``name`` offers (its own list, or its generator's tasks)."""
+    preset = get_preset(name)
+    if preset.get("tasks"):
+        return list(preset["tasks"])
+    return [t["name"] for t in preset.get("synthetic", {}).get("tasks", [])]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -19,14 +19,14 @@ from .data.encode import EncodedData, encode
 from .data.splits import Split, make_split
 from .data.tokenize import ensure_tokens, installed_vectors, vectors_for
 from .data.vocab import Vocabulary
-from .errors import ConfigError
+from .errors import ConfigError, DataError
 from .paths import mtl_home
 from .sources import get_preset, load_source
 from .store import Store
 from .train import RunResult, train_run
 
 log = logging.getLogger(__name__)
-PLANS = ("singles+all", "singles", "all")
+PLANS = ("singles+all", "singles", "all", "pairs", "groups")
 
 
 @dataclass
@@ -39,6 +39,7 @@ class StudySpec:
     config: dict = field(default_factory=dict)
     split: dict = field(default_factory=lambda: {"test_size": 0.2, "val_size": 0.1, "seed": 0})
     data_dir: str | None = None
+    groups: list[list[str]] | None = None  # plan "groups": the task groups to train together
 
     @classmethod
     def from_preset(cls, preset: str, **overrides) -> "StudySpec":
@@ -89,16 +90,46 @@ def prepare(spec: StudySpec, config: RunConfig) -> PreparedStudy:
     return PreparedStudy(corpus, dict(corpus.tasks), split, vocab, data, vectors, name)
 
 
-def plan_runs(tasks: list[str], plan: str, seeds: int) -> list[tuple[str, list[str], int]]:
-    """(setting, tasks, seed) for every run: 'single' per task, 'all' for all tasks together."""
+def plan_runs(tasks: list[str], plan: str, seeds: int,
+              groups: list[list[str]] | None = None) -> list[tuple[str, list[str], int]]:
+    """(setting, tasks, seed) for every run, the same runs for every seed.
+
+    Settings: 'single' (a task alone), 'all' (every task together), 'pair' (two tasks; plan "pairs")
+    and 'group' (a custom group; plan "groups", which also trains every task alone as the baseline).
+    With two tasks the pair is all of them, so "pairs" then trains it once, as 'pair'.
+    """
     if plan not in PLANS:
         raise ConfigError(f"The 'plan' option must be one of {set(PLANS)}. Got {plan!r} instead.")
-    groups = []
-    if plan in ("singles+all", "singles"):
-        groups += [("single", [t]) for t in tasks]
-    if plan in ("singles+all", "all") and (len(tasks) > 1 or plan == "all"):
-        groups.append(("all", list(tasks)))
-    return [(setting, group, seed) for seed in range(seeds) for setting, group in groups]
+    planned = [("single", [t]) for t in tasks] if plan in ("singles+all", "singles", "pairs", "groups") else []
+    if plan == "pairs":
+        planned += [("pair", [a, b]) for k, a in enumerate(tasks) for b in tasks[k + 1:]]
+    if plan == "groups":
+        planned += [("group", g) for g in _check_groups(tasks, groups) if len(g) > 1]  # one task = its single run
+    if plan == "all" or (plan == "singles+all" and len(tasks) > 1) or (plan == "pairs" and len(tasks) > 2):
+        planned.append(("all", list(tasks)))
+    return [(setting, group, seed) for seed in range(seeds) for setting, group in planned]
+
+
+def _check_groups(tasks: list[str], groups: list[list[str]] | None) -> list[list[str]]:
+    """Custom groups, each in the study's task order; errors name the bad group and the tasks there are."""
+    if not groups:
+        raise ConfigError("The 'groups' plan needs at least one group of tasks, e.g. [['a', 'b'], ['c']]. "
+                          "Got none.")
+    checked, seen = [], set()
+    for k, group in enumerate(groups, 1):
+        if not group:
+            raise ConfigError(f"Group {k} of the 'groups' plan is empty. Give each group at least one task.")
+        unknown = [t for t in group if t not in tasks]
+        if unknown:
+            raise ConfigError(f"Group {k} of the 'groups' plan names unknown task(s) {unknown}. "
+                              f"The study's tasks are {list(tasks)}.")
+        if len(set(group)) < len(group):
+            raise ConfigError(f"Group {k} of the 'groups' plan lists a task twice: {list(group)}.")
+        if frozenset(group) in seen:
+            raise ConfigError(f"Group {k} of the 'groups' plan repeats an earlier group: {list(group)}.")
+        seen.add(frozenset(group))
+        checked.append([t for t in tasks if t in group])
+    return checked
 
 
 def run_baselines(store: Store, study_id: str, prepared: PreparedStudy) -> None:
@@ -111,48 +142,165 @@ def run_baselines(store: Store, study_id: str, prepared: PreparedStudy) -> None:
             store.add_baseline(study_id, task, "tfidf-lr", tfidf, n)
 
 
+def spec_from_dict(values: dict) -> StudySpec:
+    """A stored spec as a StudySpec again (keys this version does not know are ignored)."""
+    known = {f.name for f in fields(StudySpec)}
+    return StudySpec(**{k: v for k, v in values.items() if k in known})
+
+
+def task_names(spec: StudySpec) -> list[str] | None:
+    """The study's tasks if known without loading data: given, or a generated corpus' tasks; else None."""
+    if spec.tasks:
+        return list(spec.tasks)
+    synthetic = spec.source.get("synthetic")
+    if "preset" in spec.source:
+        synthetic = get_preset(spec.source["preset"]).get("synthetic")
+    return [t["name"] for t in synthetic["tasks"]] if synthetic else None
+
+
+def planned_runs(spec: StudySpec, tasks: list[str]) -> list[tuple[str, list[str], int]]:
+    return plan_runs(tasks, spec.plan, spec.seeds, spec.groups)
+
+
+def create_study(spec: StudySpec, store: Store, backend: str = "inline") -> str:
+    """The study row and its planned runs, all "queued". Loads no data: with unknown tasks (``spec.tasks``
+    None and data from files) the runs are planned by ``execute_study`` once the data is loaded."""
+    config = RunConfig.from_dict(spec.config)  # unknown keys fail here, before anything is stored
+    tasks = task_names(spec)
+    runs = planned_runs(spec, tasks) if tasks else []
+    return store.create_study(spec.name, spec.to_dict(), runs, config.to_dict(), backend)
+
+
 def run_study(spec: StudySpec, store: Store | None = None, echo: Callable[[str], None] = print,
               save_models: bool = True) -> tuple[str, dict[int, RunResult]]:
-    """Run every planned run of ``spec`` now (in this process); returns the study id and results."""
+    """Run every planned run of ``spec`` now, in this process (the CLI's path); the first error is raised."""
     store = store or Store()
-    config = RunConfig.from_dict(spec.config)
-    study_id = store.create_study(spec.name, spec.to_dict())
+    study_id = create_study(spec, store)
+    return study_id, execute_study(study_id, store, echo, save_models, raise_errors=True)
+
+
+def describe_error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str], None] = log.info,
+                  save_models: bool = True, raise_errors: bool = False) -> dict[int, RunResult]:
+    """Train the study's queued runs here; returns their results. The worker's task; resumable.
+
+    The data is prepared again from the stored spec; on a resumed study it must give the same split
+    (fingerprint) and vocabulary. Baselines run once; done runs are kept. A failing run is marked failed
+    with its error (traceback in the log) and the study goes on, unless ``raise_errors``. The study
+    ends "done" (every run done), "cancelled" (cancel asked) or "failed"."""
+    from .worker import process_identity
+
+    store = store or Store()
+    study = store.study(study_id)
+    if study is None:
+        raise ConfigError(f"No study {study_id!r} in {store.path}.")
+    if study["status"] not in ("queued", "running"):
+        return {}  # cancelled before it started, or a duplicate queue message of a finished study
+    store.update_study(study_id, status="running", owner=process_identity(), error=None)
+    spec = spec_from_dict(study["spec"])
     try:
+        config = RunConfig.from_dict(spec.config)
         prepared = prepare(spec, config)
+        _check_same_data(study, prepared)
     except Exception as exc:
-        store.update_study(study_id, status="failed", error=str(exc))
-        raise
-    store.update_study(study_id, status="running", split_json=prepared.split.to_dict(),
-                       vocab_json=prepared.vocab.itos, report_json=prepared.corpus.report.to_dict(),
-                       tasks_json={t: s.__dict__ for t, s in prepared.specs.items()})
-    echo(f"study {study_id}: {len(prepared.corpus)} examples, split {len(prepared.split.train)}/"
-         f"{len(prepared.split.val)}/{len(prepared.split.test)} ({prepared.split.method}), "
-         f"vocabulary {len(prepared.vocab)}" + (f", vectors from {prepared.vectors_name}" if prepared.vectors_name else ""))
-    run_baselines(store, study_id, prepared)
-    planned = plan_runs(list(prepared.specs), spec.plan, spec.seeds)
-    run_ids = [store.add_run(study_id, setting, tasks, seed, config.to_dict()) for setting, tasks, seed in planned]
-    results = {}
-    for k, (run_id, (setting, tasks, seed)) in enumerate(zip(run_ids, planned), 1):
-        results[run_id] = execute_run(store, study_id, run_id, prepared, tasks, config, seed, save_models)
-        r = results[run_id]
-        echo(f"  run {k}/{len(planned)} {setting:<6} seed {seed} " + ", ".join(
-            f"{t}={r.test_scores[t][prepared.specs[t].selection_metric]:.3f}" for t in tasks)
+        if not raise_errors:  # the caller reports what it raises; the worker's log keeps the traceback
+            log.exception("study %s: preparing the data failed", study_id)
+        for run in store.runs(study_id):
+            if run["status"] in ("queued", "running"):
+                store.update_run(run["id"], status="failed", error=describe_error(exc), finished=time.time())
+        store.update_study(study_id, status="failed", error=describe_error(exc))
+        if raise_errors:
+            raise
+        return {}
+    if study.get("split") is None:
+        store.update_study(study_id, split_json=prepared.split.to_dict(), vocab_json=prepared.vocab.itos,
+                           report_json=prepared.corpus.report.to_dict(),
+                           tasks_json={t: s.__dict__ for t, s in prepared.specs.items()})
+        echo(f"study {study_id}: {len(prepared.corpus)} examples, split {len(prepared.split.train)}/"
+             f"{len(prepared.split.val)}/{len(prepared.split.test)} ({prepared.split.method}), "
+             f"vocabulary {len(prepared.vocab)}"
+             + (f", vectors from {prepared.vectors_name}" if prepared.vectors_name else ""))
+    if not store.baselines(study_id):
+        run_baselines(store, study_id, prepared)
+    if not store.runs(study_id):  # tasks were unknown at creation
+        for setting, tasks, seed in planned_runs(spec, list(prepared.specs)):
+            store.add_run(study_id, setting, tasks, seed, config.to_dict())
+    results: dict[int, RunResult] = {}
+    total = len(store.runs(study_id))
+    while not store.cancel_requested(study_id) and (run := store.next_queued_run(study_id)) is not None:
+        try:
+            r = execute_run(store, study_id, run["id"], prepared, run["tasks"], config, run["seed"], save_models)
+        except InterruptedError:
+            continue  # cancelled; execute_run marked it
+        except Exception:
+            if raise_errors:
+                _finish_study(store, study_id)
+                raise
+            log.exception("study %s: run %s failed", study_id, run["id"])
+            continue
+        results[run["id"]] = r
+        done = sum(x["status"] == "done" for x in store.runs(study_id))
+        echo(f"  run {done}/{total} {run['setting']:<6} seed {run['seed']} " + ", ".join(
+            f"{t}={r.test_scores[t][prepared.specs[t].selection_metric]:.3f}" for t in run["tasks"])
              + f"  ({r.epochs_run} epochs, {r.train_seconds:.1f}s, {r.examples_per_second:.0f} ex/s)")
-    store.update_study(study_id, status="done")
-    return study_id, results
+    _finish_study(store, study_id)
+    return results
+
+
+def _check_same_data(study: dict, prepared: PreparedStudy) -> None:
+    """A resumed study must see exactly the split and vocabulary its finished runs saw."""
+    if study.get("split") is None:
+        return
+    before, now = Split.from_dict(study["split"]).fingerprint(), prepared.split.fingerprint()
+    if before != now or study.get("vocab") != prepared.vocab.itos:
+        raise DataError(None, f"The data no longer gives this study's split (fingerprint {now}, the study's "
+                              f"is {before}) or vocabulary.", "Restore the original data, or start a new study.")
+
+
+def _finish_study(store: Store, study_id: str) -> None:
+    runs = store.runs(study_id)
+    failed = [r for r in runs if r["status"] == "failed"]
+    if store.cancel_requested(study_id):
+        for run in runs:
+            if run["status"] == "queued":
+                store.update_run(run["id"], status="cancelled")
+        store.update_study(study_id, status="cancelled", error=None)
+    elif all(r["status"] == "done" for r in runs):
+        store.update_study(study_id, status="done", error=None)
+    else:
+        first = f"; the first: {failed[0]['error']}" if failed else ""
+        store.update_study(study_id, status="failed",
+                           error=f"{len(failed)} of {len(runs)} runs failed{first}")
 
 
 def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStudy, tasks: list[str],
                 config: RunConfig, seed: int, save_model: bool = True) -> RunResult:
-    """Train one planned run, writing progress and, at the end, its results in one transaction."""
-    store.update_run(run_id, status="running", started=time.time())
+    """Train one planned run: progress and each epoch's curves written live, results in one transaction.
+
+    Raises what training raised (InterruptedError when cancelled), after marking the run."""
+    from .worker import process_identity
+
+    store.update_run(run_id, status="running", started=time.time(), owner=process_identity())
     specs = {t: prepared.specs[t] for t in tasks}
+    progress: dict = {}
+
+    def report(update: dict) -> None:
+        curves = update.pop("curves", [])
+        progress.update(update)  # step updates keep the last epoch's val_score, best_epoch, ...
+        store.record_progress(run_id, progress, curves)
+
     try:
         result = train_run(prepared.data, specs, prepared.split, config, seed, len(prepared.vocab),
-                           prepared.vectors, progress=lambda p: store.update_run(run_id, progress_json=p),
-                           keep_model=save_model)
+                           prepared.vectors, progress=report, keep_model=save_model,
+                           should_stop=lambda: store.cancel_requested(study_id))
+    except InterruptedError:
+        store.update_run(run_id, status="cancelled", error="Cancelled.", finished=time.time())
+        raise
     except Exception as exc:
-        store.update_run(run_id, status="failed", error=f"{type(exc).__name__}: {exc}", finished=time.time())
+        store.update_run(run_id, status="failed", error=describe_error(exc), finished=time.time())
         raise
     checkpoint = None
     if save_model and result.state_dict is not None:
@@ -164,4 +312,3 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
         checkpoint = str(path)
     store.finish_run(run_id, result, checkpoint)
     return result
-

@@ -1,4 +1,8 @@
-"""The study's results table: per task and setting, mean and 95% CI over seeds, beside the baselines."""
+"""The study's results table: per task and setting, mean and 95% CI over seeds, beside the baselines.
+
+Settings as users read them: 'single' (alone), 'all' (every task together), 'with:<partner>' (the task's
+score in the pair run with that partner), 'group:<a+b+c>' (its score in that custom group), 'tfidf-lr'.
+"""
 from __future__ import annotations
 
 import csv
@@ -14,12 +18,12 @@ OVERALL = "overall"  # all classification tasks pooled: accuracy over every pres
 
 
 def summary_rows(store: Store, study_id: str) -> list[dict]:
-    """Rows of COLUMNS; settings 'single', 'all' and 'tfidf-lr'; plus an 'overall' accuracy row."""
+    """Rows of COLUMNS, one per task, setting and metric (see the module docstring); plus 'overall' rows."""
     tasks = (store.study(study_id) or {}).get("tasks") or {}
     baselines = store.baselines(study_id)
     majority = {(b["task"], b["metric"]): b["value"] for b in baselines if b["method"] == "majority"}
     per_seed: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)
-    for s in store.scores(study_id):
+    for s in labelled_scores(store, study_id):
         if s["metric"] != "n":
             per_seed[(s["task"], s["setting"], s["metric"])][s["seed"]] = s["value"]
     rows: list[dict] = []
@@ -31,10 +35,34 @@ def summary_rows(store: Store, study_id: str) -> list[dict]:
         if b["method"] == "tfidf-lr":
             rows.append(_row(b["task"], "tfidf-lr", b["metric"], b["value"], b["value"], b["value"], 1,
                              majority.get((b["task"], b["metric"]))))
-    settings = {"single": 0, "all": 1, "tfidf-lr": 9}
     rows.sort(key=lambda r: (order.get(r["task"], 99), r["metric"] != _lead_metric(tasks, r["task"]),
-                             r["metric"], settings.get(r["setting"], 5), r["setting"]))
+                             r["metric"], setting_rank(r["setting"], order)))
     return rows + _overall_rows(tasks, per_seed, baselines)
+
+
+def setting_label(setting: str, run_tasks: list[str], task: str) -> str:
+    """How a run's score for ``task`` is labelled: a pair run as 'with:<partner>', a group as 'group:a+b'."""
+    if setting == "pair":
+        return "with:" + next(t for t in run_tasks if t != task)
+    if setting == "group":
+        return "group:" + "+".join(run_tasks)
+    return setting
+
+
+def labelled_scores(store: Store, study_id: str) -> list[dict]:
+    """``Store.scores`` rows (test split) whose setting is relabelled per task by ``setting_label``."""
+    run_tasks = {r["id"]: r["tasks"] for r in store.runs(study_id)}
+    return [{**s, "setting": setting_label(s["setting"], run_tasks[s["run_id"]], s["task"])}
+            for s in store.scores(study_id)]
+
+
+def setting_rank(setting: str, task_order: dict[str, int]) -> tuple:
+    """Sort key: single, all, with:<partner> (partners in task order), group:..., other, tfidf-lr."""
+    if setting.startswith("with:"):
+        return (2, task_order.get(setting[5:], 99), setting)
+    if setting.startswith("group:"):
+        return (3, 0, setting)
+    return ({"single": 0, "all": 1, "tfidf-lr": 9}.get(setting, 5), 0, setting)
 
 
 def _lead_metric(tasks: dict, task: str) -> str:
@@ -83,10 +111,11 @@ def write_summary(rows: list[dict], path: str | Path) -> Path:
 
 def format_table(rows: list[dict]) -> str:
     """A plain-text table for the terminal: task, setting, metric, mean ± CI half-width, majority."""
-    lines = [f"{'task':<14}{'setting':<10}{'metric':<16}{'mean':>8}{'95% CI':>18}{'seeds':>7}{'majority':>10}"]
+    w = max([10] + [len(r["setting"]) + 2 for r in rows])  # 'with:<partner>' and 'group:a+b' can be long
+    lines = [f"{'task':<14}{'setting':<{w}}{'metric':<16}{'mean':>8}{'95% CI':>18}{'seeds':>7}{'majority':>10}"]
     for r in rows:
         ci = f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
         maj = f"{r['majority_baseline']:.3f}" if r["majority_baseline"] is not None else "-"
-        lines.append(f"{r['task'][:13]:<14}{r['setting']:<10}{r['metric']:<16}{r['mean']:>8.3f}{ci:>18}"
+        lines.append(f"{r['task'][:13]:<14}{r['setting']:<{w}}{r['metric']:<16}{r['mean']:>8.3f}{ci:>18}"
                      f"{r['n_seeds']:>7}{maj:>10}")
     return "\n".join(lines)

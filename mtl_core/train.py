@@ -17,6 +17,8 @@ import torch
 from .config import RunConfig
 from .data.encode import IGNORE, EncodedData
 from .data.splits import Split
+from .data.vocab import OOV_ID, PAD_ID
+from .interference import GradientProbe
 from .device import describe_device, pick_device
 from .losses import balanced_class_weights, masked_cross_entropy
 from .metrics import classification_scores, tagging_scores
@@ -25,6 +27,7 @@ from .sampling import epoch_plan, owner_rows
 from .tasks import TAGGING, TaskSpec
 
 Progress = Callable[[dict], None]
+REPORT_SECONDS = 1.0  # progress and should_stop at most this often within an epoch (host clock: no device sync)
 
 
 @dataclass
@@ -107,10 +110,30 @@ def score_predictions(data: EncodedData, specs: dict[str, TaskSpec], rows: list[
     return scores, triples
 
 
-def selection_score(scores: dict[str, dict[str, float]], specs: dict[str, TaskSpec]) -> float:
+def drop_words(ids: torch.Tensor, p: float) -> torch.Tensor:
+    """``ids`` with a share ``p`` of real tokens replaced by <oov> (padding untouched)."""
+    hit = (torch.rand(ids.shape, device=ids.device) < p) & (ids != PAD_ID)
+    return ids.masked_fill(hit, OOV_ID)
+
+
+def selection_score(scores: dict[str, dict[str, float]], specs: dict[str, TaskSpec],
+                    losses: dict[str, float] | None = None) -> float:
+    """Higher is better: the mean lead metric over tasks or, given ``losses``, minus the mean validation loss."""
+    if losses is not None:
+        values = [v for v in losses.values() if v == v]
+        return -float(np.mean(values)) if values else float("-inf")
     values = [scores[t][specs[t].selection_metric] for t in scores]
     values = [v for v in values if v == v]  # drop NaN (a task with no validation labels)
     return float(np.mean(values)) if values else 0.0
+
+
+def timing(epoch: int, epochs: int, step: int, steps: int, seen: int, train_seconds: float, wall_seconds: float,
+           steps_done: int) -> dict:
+    """Progress so far; the ETA assumes every epoch runs (early stopping can only make it shorter)."""
+    left = (epochs - epoch) * steps + (steps - step)
+    return {"epoch": epoch, "epochs": epochs, "step": step, "steps": steps,
+            "examples_per_second": seen / max(train_seconds, 1e-9),
+            "eta_seconds": wall_seconds / max(steps_done, 1) * left}
 
 
 def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, config: RunConfig, seed: int,
@@ -133,10 +156,13 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
     present = {t: (data.targets[t] != IGNORE).reshape(len(data), -1).any(1).numpy() for t in tasks}
     owned = owner_rows(data.targets, split.train, tasks)
     lengths_np = data.lengths.numpy()
+    probe = GradientProbe.for_run(config, model, ids, lengths, targets, split.train, seed)  # None when off
 
     curves: list[dict] = []
-    best = (-1.0, 0, None, {})  # score, epoch, state, val scores
+    best = (float("-inf"), 0, None, {})  # score, epoch, state, val scores
     seen, train_seconds, epoch = 0, 0.0, 0
+    run_start = last_report = time.perf_counter()
+    steps_done = 0
     for epoch in range(1, config.epochs + 1):
         model.train()
         plan = epoch_plan(owned, lengths_np, config.batch_size, rng, config.sampling)
@@ -147,8 +173,11 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
             active = [t for t in tasks if present[t][batch].any()]
             idx = torch.from_numpy(batch).to(device)
             width = int(lengths_np[batch].max())
+            x = ids[idx, :width]
+            if config.word_dropout:
+                x = drop_words(x, config.word_dropout)
             with autocast():
-                out = model(ids[idx, :width], lengths[idx], active)
+                out = model(x, lengths[idx], active)
             losses = {t: masked_cross_entropy(out[t], batch_targets(targets[t], idx, width), weights[t])
                       for t in active}
             loss = sum(losses.values())
@@ -157,17 +186,27 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
             if config.clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
+            if probe is not None:
+                probe.after_step()
             for t, value in losses.items():
                 loss_sums[t] += value.detach()
                 loss_counts[t] += 1
             seen += len(batch)
-            if should_stop is not None and step % 20 == 0 and should_stop():
-                raise InterruptedError("run cancelled")
+            steps_done += 1
+            if time.perf_counter() - last_report >= REPORT_SECONDS:
+                last_report = time.perf_counter()
+                if should_stop is not None and should_stop():
+                    raise InterruptedError("run cancelled")
+                if progress is not None:
+                    progress(timing(epoch, config.epochs, step, len(plan), seen, train_seconds + last_report - start,
+                                    last_report - run_start, steps_done))
         train_seconds += time.perf_counter() - start
 
         preds, val_losses = predict_rows(model, data, split.val, tasks, device)
         val_scores, _ = score_predictions(data, specs, split.val, preds)
-        score = selection_score(val_scores, specs)
+        score = selection_score(val_scores, specs, val_losses if config.selection == "loss" else None)
+        epoch_start = len(curves)
+        curves += probe.epoch_curves(epoch) if probe is not None else []
         for t in tasks:
             if loss_counts[t]:
                 curves.append({"epoch": epoch, "task": t, "name": "train_loss",
@@ -177,8 +216,12 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
         if score > best[0]:
             best = (score, epoch, copy.deepcopy(model.state_dict()), val_scores)
         if progress is not None:
-            progress({"epoch": epoch, "epochs": config.epochs, "val_score": score, "best_epoch": best[1],
-                      "val_scores": val_scores, "examples_per_second": seen / max(train_seconds, 1e-9)})
+            progress({**timing(epoch, config.epochs, len(plan), len(plan), seen, train_seconds,
+                               time.perf_counter() - run_start, steps_done),
+                      "val_score": score, "best_epoch": best[1], "val_scores": val_scores,
+                      "curves": curves[epoch_start:]})  # this epoch's rows, for live charts
+        if should_stop is not None and should_stop():
+            raise InterruptedError("run cancelled")
         if epoch - best[1] >= config.patience:
             break
 

@@ -1,4 +1,4 @@
-"""The home page (app.py) through Streamlit's AppTest, over a real tiny study; and the compare helper."""
+"""The home page (app.py), the Tasks page and the Train page through Streamlit's AppTest, over real studies."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,26 +15,33 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 @pytest.fixture
 def home(tiny_studies, isolated_home, monkeypatch) -> dict:
-    """Point this test (and the app it runs) at the module's store, after conftest's per-test home."""
+    """Point this test (and the app it runs) at the tiny studies' store, after conftest's per-test home."""
     monkeypatch.setenv("MTL_LAB_HOME", str(tiny_studies["home"]))
     return tiny_studies
 
 
-def run_app(**query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60)
+@pytest.fixture
+def no_autostart(monkeypatch):
+    """Queue studies without starting a worker process (as on a server whose workers run as a service)."""
+    monkeypatch.setenv("MTL_LAB_AUTOSTART_WORKER", "0")
+
+
+def run_app(page: str | None = None, **query) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
     at.query_params.update(query)
-    return at.run()
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    return at
 
 
-def test_home_shows_the_newest_study_as_chart_and_tables(home):
+def test_home_shows_the_newest_study_with_its_explanations(home):
     at = run_app()
     assert not at.exception
     assert at.title[0].value == "MTL Lab"
-    assert "tiny demo" in at.subheader[0].value
-    assert len(at.get("plotly_chart")) == 2  # the comparison chart and one run's validation curves
-    summary = at.dataframe[1].value  # AppTest keeps no dataframe keys: [0] deltas, [1] summary
-    assert {"base", "related", "overall"} <= set(summary["task"])
-    assert {"single", "all", "tfidf-lr"} <= set(summary["setting"])
+    assert "tiny demo" in at.subheader[-2].value
+    assert len(at.get("plotly_chart")) == 1
+    assert any("Synergy" in m.value and "Interference" in m.value for m in at.markdown)
     deltas = at.dataframe[0].value
     assert list(deltas["task"]) == ["base", "related"]
     assert set(deltas["verdict"]) <= {HELPS, HURTS, UNCLEAR}
@@ -44,26 +51,84 @@ def test_home_shows_the_newest_study_as_chart_and_tables(home):
 def test_study_from_the_url_is_shown_and_picking_another_updates_it(home):
     at = run_app(study=home["older"])
     assert not at.exception
-    assert "older" in at.subheader[0].value
-    assert home["older"] in at.caption[0].value
+    assert "older" in at.subheader[-2].value
     assert at.selectbox(key="home_study").value["id"] == home["older"]
     at.selectbox(key="home_study").set_value(at.selectbox(key="home_study").options[0]).run()
-    assert "tiny demo" in at.subheader[0].value
+    assert "tiny demo" in at.subheader[-2].value
     assert at.query_params["study"] == home["newest"]
 
 
 def test_unknown_study_in_the_url_warns_and_falls_back_to_the_newest(home):
     at = run_app(study="no-such-study")
     assert not at.exception
-    assert "no\\-such\\-study" in at.warning[0].value  # shown literally, never as Markdown or HTML
-    assert "tiny demo" in at.subheader[0].value
+    assert any("no\\-such\\-study" in w.value for w in at.warning)  # shown literally, never as Markdown/HTML
+    assert "tiny demo" in at.subheader[-2].value
 
 
-def test_empty_store_tells_the_user_how_to_make_a_study():
+def test_one_click_preset_queues_a_study_and_returns_at_once(no_autostart):
     at = run_app()  # conftest gives this test a fresh, empty home
     assert not at.exception
-    assert "make app" in at.info[0].value and "synthetic-demo" in at.info[0].value
-    assert not at.get("plotly_chart")
+    assert any("No finished study yet" in i.value for i in at.info)
+    at.button(key="preset_synthetic-demo").click().run()
+    assert not at.exception
+    (study,) = Store().studies()
+    assert study["status"] == "queued" and at.query_params["study"] == study["id"]
+    assert len(Store().runs(study["id"])) == 3 * 5  # 4 tasks alone + all together, x 3 seeds
+    assert any("Queued study" in s.value for s in at.success)
+
+
+def test_presets_whose_data_is_missing_say_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("MTL_LAB_DATA_DIR", str(tmp_path / "empty"))
+    at = run_app()
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "semeval2014_restaurants" in warnings and "uci_sentiment" in warnings
+    assert at.button(key="preset_synthetic-demo") and not any(b.key == "preset_absa" for b in at.button)
+
+
+def test_tasks_page_counts_runs_and_queues_a_pairs_study(no_autostart):
+    at = run_app("pages/2_Tasks.py")
+    assert not at.exception
+    at.selectbox(key="tasks_source").set_value(
+        next(o for o in at.selectbox(key="tasks_source").options if "Synthetic demo" in o)).run()
+    at.multiselect(key="tasks_tasks").set_value(["base", "related", "conflicting"]).run()
+    at.radio(key="tasks_plan").set_value("pairs").run()
+    at.slider(key="tasks_seeds").set_value(2).run()
+    assert at.metric[0].value == "14"  # (3 alone + 3 pairs + all together) x 2 seeds
+    assert any("Estimated time" in c.value for c in at.caption)
+    at.button(key="tasks_submit").click().run()
+    assert not at.exception
+    (study,) = Store().studies()
+    runs = Store().runs(study["id"])
+    assert study["status"] == "queued" and len(runs) == 14
+    assert {r["setting"] for r in runs} == {"single", "pair", "all"}
+
+
+def test_tasks_page_rejects_a_bad_group(no_autostart):
+    at = run_app("pages/2_Tasks.py")
+    at.radio(key="tasks_plan").set_value("groups").run()
+    at.text_input(key="tasks_groups").set_value("base+nosuchtask").run()
+    assert not at.exception
+    assert any("nosuchtask" in e.value for e in at.error)
+
+
+def test_train_page_shows_runs_and_curves_of_a_finished_study(home):
+    at = run_app("pages/3_Train.py", study=home["newest"])
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 2 * 3 and set(table["status"]) == {"done"}
+    assert len(at.get("plotly_chart")) == 2  # validation metric and losses of one run
+
+
+def test_train_page_warns_when_studies_wait_without_a_worker(no_autostart):
+    run_app().button(key="preset_synthetic-demo").click().run()
+    at = run_app("pages/3_Train.py")
+    assert not at.exception
+    assert any("no background worker" in w.value for w in at.warning)
+    assert at.button(key="train_cancel")
+    at.button(key="train_cancel").click().run()
+    (study,) = Store().studies()
+    assert Store().study(study["id"])["status"] == "cancelled"
 
 
 def test_paired_deltas_on_known_numbers():

@@ -5,6 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 PAD, OOV = "<pad>", "<oov>"
+PAD_ID, OOV_ID = 0, 1  # their ids in every vocabulary
 
 
 @dataclass

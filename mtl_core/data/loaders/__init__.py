@@ -106,12 +106,13 @@ def rename_task(corpus: Corpus, new: str) -> Corpus:
 
 def load_files(paths: list[str | Path] | str | Path, format: str | None = None, *,
                text_column: str | None = None, label_columns: list[str] | None = None,
+               domain_column: str | None = None,
                task_name: str | None = None, language_hint: str | None = None,
                max_bytes: int | None = None) -> Corpus:
     """Load one or several data files into one Corpus (format detected per file unless given).
 
-    ``text_column`` / ``label_columns`` apply to CSV and TSV files. ``task_name`` names the task of
-    ``lines`` files (default "label") or of a single one-task file. ``language_hint`` (e.g. "ru")
+    ``text_column`` / ``label_columns`` / ``domain_column`` apply to CSV and TSV files. ``task_name`` names
+    the task of ``lines`` files (default "label") or of a single one-task file. ``language_hint`` (e.g. "ru")
     picks the legacy encoding tried for non-UTF-8 files before Latin-1. ``max_bytes`` caps each
     file (default 50 MB).
     """
@@ -130,7 +131,8 @@ def load_files(paths: list[str | Path] | str | Path, format: str | None = None, 
             parts.append((path, fmt, load_uci(path, **options)))
         elif fmt in ("csv", "tsv"):
             parts.append((path, fmt, load_csv(path, fmt, text_column=text_column,
-                                              label_columns=label_columns, **options)))
+                                              label_columns=label_columns, domain_column=domain_column,
+                                              **options)))
         elif fmt == "semeval":
             parts.append((path, fmt, load_semeval(path, max_bytes=max_bytes)))
         elif fmt == "conll":

@@ -129,15 +129,13 @@ def _pick_columns(names: list[str], columns: list[list[str]], text_column: str |
     return text, labels, warnings
 
 
-def load_csv(path: str | Path, format: str | None = None, *, text_column: str | None = None,
-             label_columns: list[str] | str | None = None, header: bool | None = None,
-             max_bytes: int | None = None, language_hint: str | None = None) -> Corpus:
-    """A CSV or TSV file: one text column, one classification task per label column.
+def read_table(path: str | Path, format: str | None = None, header: bool | None = None,
+               max_bytes: int | None = None, language_hint: str | None = None
+               ) -> tuple[list[str], list[tuple[int, list[str]]], list[str]]:
+    """(column names, (line, fields) of each data row, reading warnings) of a CSV or TSV file, checked.
 
     The delimiter is sniffed (TAB for .tsv); the header is detected unless ``header`` is given
-    (without one, columns are named col0, col1, ...). By default the text column is the one with the
-    longest texts and every other column with at most 50 distinct values is a task. Empty or NaN
-    label cells are absent (``None``) for that task.
+    (without one, columns are named col0, col1, ...).
     """
     text, warnings = read_text(path, max_bytes, language_hint)
     delimiter = sniff_delimiter(text, format, path)
@@ -165,13 +163,56 @@ def load_csv(path: str | Path, format: str | None = None, *, text_column: str | 
                             f"{names} (delimiter {delimiter!r}).{quote}",
                             f"Give every row {len(names)} fields; enclose a field that contains {delimiter!r} "
                             "in double quotes.", line=line)
+    return names, records, warnings
+
+
+def split_by_domain(annotations: dict[str, list], domains: list[str], lines: list[int],
+                    path: str | Path) -> dict[str, list]:
+    """One task per (label column, domain value): the label where the row is in that domain, else absent."""
+    empty = next((line for line, d in zip(lines, domains) if d in NA_VALUES), None)
+    if empty is not None:
+        raise DataError(path, "the domain column is empty on this row.",
+                        "Give every row a domain, or map no domain column.", line=empty)
+    values = list(dict.fromkeys(domains))
+    if len(values) > MAX_LABEL_VALUES:
+        raise DataError(path, f"the domain column has {len(values)} distinct values (at most "
+                        f"{MAX_LABEL_VALUES} make sense as tasks).", "Map a column that names a few domains.")
+    out = {}
+    for name, column in annotations.items():
+        for value in values:
+            task = value if len(annotations) == 1 else f"{name}/{value}"
+            out[task] = [label if d == value else None for label, d in zip(column, domains)]
+    return out
+
+
+def load_csv(path: str | Path, format: str | None = None, *, text_column: str | None = None,
+             label_columns: list[str] | str | None = None, header: bool | None = None,
+             max_bytes: int | None = None, language_hint: str | None = None,
+             domain_column: str | None = None) -> Corpus:
+    """A CSV or TSV file: one text column, one classification task per label column.
+
+    The delimiter is sniffed (TAB for .tsv); the header is detected unless ``header`` is given
+    (without one, columns are named col0, col1, ...). By default the text column is the one with the
+    longest texts and every other column with at most 50 distinct values is a task. Empty or NaN
+    label cells are absent (``None``) for that task. With ``domain_column``, each domain value makes
+    its own task per label column (named after the value, or ``label/value`` for several columns).
+    """
+    names, records, warnings = read_table(path, format, header, max_bytes, language_hint)
+    if domain_column is not None and domain_column not in names:
+        raise DataError(path, f"the domain_column '{domain_column}' is not among this file's columns {names}.",
+                        f"Pass domain_column naming one of {names}.")
     columns = [[row[j] for _, row in records] for j in range(len(names))]
     if isinstance(label_columns, str):
         label_columns = [label_columns]
-    text_name, label_names, pick_warnings = _pick_columns(names, columns, text_column, label_columns, path)
+    usable = [n for n in names if n != domain_column]
+    text_name, label_names, pick_warnings = _pick_columns(
+        usable, [c for n, c in zip(names, columns) if n != domain_column], text_column, label_columns, path)
     texts = [cell.strip() for cell in columns[names.index(text_name)]]
     annotations = {name: [None if c.strip() in NA_VALUES else c.strip() for c in columns[names.index(name)]]
                    for name in label_names}
+    if domain_column is not None:
+        domains = [c.strip() for c in columns[names.index(domain_column)]]
+        annotations = split_by_domain(annotations, domains, [line for line, _ in records], path)
     corpus = make_corpus(texts, annotations, [str(path)])
     corpus.report.warnings += warnings + pick_warnings + duplicate_warning(texts, Path(path).name)
     return corpus

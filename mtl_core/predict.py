@@ -1,0 +1,115 @@
+"""A finished run's saved model, rebuilt to label new text: every task's prediction with its confidence.
+
+The model is rebuilt from what the store keeps: the study's vocabulary and task specs, the run's config,
+and the checkpoint (loaded with ``weights_only=True``: tensors only, no pickled code). Text goes through the
+same tokenization and encoding as training.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .config import RunConfig
+from .data.encode import encode
+from .data.tokenize import tokenize_texts
+from .data.vocab import Vocabulary
+from .errors import MTLLabError
+from .models import build_model
+from .store import Store
+from .tasks import TAGGING, TaskSpec
+
+
+class PredictError(MTLLabError):
+    """A run's model cannot be loaded: which run, why, what to do."""
+
+
+def runs_with_models(store: Store, study_id: str) -> list[dict]:
+    """The study's finished runs that saved a checkpoint, in run order."""
+    return [r for r in store.runs(study_id) if r["status"] == "done" and r.get("checkpoint")]
+
+
+@dataclass
+class Predictor:
+    model: torch.nn.Module
+    specs: dict[str, TaskSpec]
+    vocab: Vocabulary
+    config: RunConfig
+
+    @torch.no_grad()
+    def predict(self, texts: list[str], batch_size: int = 64) -> list[dict]:
+        """Per text: {task: {kind, label, confidence, probabilities, tokens[, tags, confidences]}}.
+
+        Classification: ``label`` is the most probable class, ``probabilities`` every class's softmax.
+        Tagging: ``label``/``tags`` one tag per token, ``confidences`` per token, ``confidence`` their mean,
+        ``probabilities`` one {tag: p} per token.
+        """
+        tokens = tokenize_texts(list(texts), self.config.language)
+        data = encode(tokens, {}, {}, self.vocab, self.config.max_len)
+        self.model.eval()
+        out: list[dict] = []
+        for start in range(0, len(tokens), batch_size):
+            ids, lengths = data.ids[start:start + batch_size], data.lengths[start:start + batch_size]
+            width = int(lengths.max())
+            logits = self.model(ids[:, :width], lengths, list(self.specs))
+            for k in range(len(ids)):
+                n = int(lengths[k])
+                toks = tokens[start + k][:n] or ["<oov>"]
+                out.append({t: self._describe(spec, logits[t][k].float(), toks) for t, spec in self.specs.items()})
+        return out
+
+    @staticmethod
+    def _describe(spec: TaskSpec, logits: torch.Tensor, tokens: list[str]) -> dict:
+        probs = torch.softmax(logits[..., : max(1, spec.num_classes)], dim=-1)  # (C,) or (T, C)
+        if spec.kind != TAGGING:
+            best = int(probs.argmax())
+            return {"kind": spec.kind, "label": spec.labels[best], "confidence": float(probs[best]),
+                    "probabilities": dict(zip(spec.labels, probs.tolist())), "tokens": tokens}
+        probs = probs[: len(tokens)]
+        conf, best = probs.max(-1)
+        tags = [spec.labels[i] for i in best.tolist()]
+        return {"kind": spec.kind, "label": tags, "tags": tags, "confidences": conf.tolist(),
+                "confidence": float(conf.mean()), "tokens": tokens,
+                "probabilities": [dict(zip(spec.labels, row)) for row in probs.tolist()]}
+
+
+def load_predictor(store: Store, run_id: int) -> Predictor:
+    """The model of finished run ``run_id``, ready to predict; PredictError when it cannot be rebuilt."""
+    with store.connect() as db:
+        row = db.execute("SELECT study_id, status, checkpoint, tasks_json, config_json FROM runs WHERE id=?",
+                         (run_id,)).fetchone()
+    if row is None:
+        raise PredictError(f"There is no run {run_id} in {store.path}. Fix: pick a run of a finished study.")
+    if row["status"] != "done":
+        raise PredictError(f"Run {run_id} is {row['status']}, not done: it has no final model. "
+                           "Fix: pick a finished run, or wait for this one to finish.")
+    if not row["checkpoint"]:
+        raise PredictError(f"Run {run_id} saved no model (its study ran without saving models). "
+                           "Fix: run the study again with models saved (the default).")
+    path = Path(row["checkpoint"])
+    if not path.is_file():
+        raise PredictError(f"{path}: the saved model of run {run_id} is missing (moved or deleted). "
+                           "Fix: restore the file, or run the study again.")
+    study = store.study(row["study_id"])
+    tasks = json.loads(row["tasks_json"])
+    specs = {t: TaskSpec(**study["tasks"][t]) for t in tasks}
+    try:  # tensors only: a file that would run pickled code is refused
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch raises several types for unreadable or unsafe files
+        raise PredictError(f"{path}: the saved model of run {run_id} cannot be read as plain weights "
+                           f"({type(exc).__name__}). Fix: run the study again.") from None
+    embedding = next(v for k, v in state.items() if k.endswith("embedding.weight"))  # (V, E)
+    # The embedding width may come from pretrained vectors rather than config.emb_dim; the weights say which.
+    config = RunConfig.from_dict(json.loads(row["config_json"])).replace(emb_dim=int(embedding.shape[1]),
+                                                                          device="cpu")
+    vocab = Vocabulary(list(study["vocab"]))
+    model = build_model(specs, len(vocab), config)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise PredictError(f"{path}: the saved model of run {run_id} does not fit the model rebuilt from its "
+                           f"config ({str(exc).splitlines()[0]}). Fix: run the study again with this version "
+                           "of MTL Lab.") from None
+    return Predictor(model.eval(), specs, vocab, config)

@@ -1,0 +1,106 @@
+"""Tasks: choose data, tasks, plan, seeds and budget; see the run count and time estimate; queue the study."""
+from __future__ import annotations
+
+import streamlit as st
+
+from mtl_core.config import RunConfig
+from mtl_core.errors import MTLLabError
+from mtl_core.sources import get_preset, load_presets, preset_data_problem, preset_tasks
+from mtl_core.study import StudySpec, plan_runs
+from ui.common import get_store, plain, sidebar
+from ui.presets import submit
+
+st.set_page_config(page_title="Tasks · MTL Lab", page_icon="🧪", layout="wide")
+st.title("Tasks")
+st.caption("Pick what to train together. Submitting queues the study for the background worker and returns at once.")
+store = get_store()
+sidebar(store)
+
+PLANS = {"singles+all": "each task alone + all together", "pairs": "each alone + every pair + all together",
+         "groups": "each alone + your own groups"}
+
+
+def sources(store) -> dict[str, dict]:
+    """Label -> {source, tasks, config} for every preset whose data is here and every saved dataset."""
+    from mtl_core.library import list_datasets
+
+    found = {}
+    for name, preset in load_presets().items():
+        if preset_data_problem(name) is None:
+            found[f"preset: {preset['title']}"] = {"preset": name, "tasks": preset_tasks(name)}
+    for d in list_datasets(store):
+        found[f"dataset: {d['name']} ({d['n_examples']} examples)"] = {"source": d["source"], "tasks": list(d["tasks"]),
+                                                                      "name": d["name"]}
+    return found
+
+
+def config_ui(defaults: dict) -> dict:
+    base = RunConfig.from_dict(defaults)
+    c1, c2, c3 = st.columns(3)
+    config = dict(defaults)
+    config["epochs"] = c1.number_input("Max epochs (early stopping on validation)", 1, 200, base.epochs, key="tasks_epochs")
+    config["head"] = c2.selectbox("Sentence head", ["pooled", "attention"], index=["pooled", "attention"].index(base.head),
+                                  key="tasks_head")
+    config["hidden"] = c3.select_slider("BiLSTM size", [16, 32, 64, 128, 256], value=base.hidden, key="tasks_hidden")
+    with st.expander("More options"):
+        d1, d2, d3 = st.columns(3)
+        config["lr"] = d1.number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.4f", key="tasks_lr")
+        config["batch_size"] = d2.number_input("Batch size", 4, 512, base.batch_size, key="tasks_batch")
+        config["patience"] = d3.number_input("Patience (epochs)", 1, 50, base.patience, key="tasks_patience")
+        config["class_weights"] = d1.checkbox("Class weights (imbalanced labels)", base.class_weights, key="tasks_cw")
+    return config
+
+
+options = sources(store)
+if not options:
+    st.info("No data yet: save a dataset on the Data page, or fetch a catalog dataset.")
+    st.page_link("pages/1_Data.py", label="Go to the Data page", icon="📥")
+    st.stop()
+label = st.selectbox("Data", list(options), key="tasks_source")
+chosen = options[label]
+tasks = st.multiselect("Tasks", chosen["tasks"], default=chosen["tasks"], key="tasks_tasks")
+plan = st.radio("Plan", list(PLANS), format_func=lambda p: f"{p}: {PLANS[p]}", horizontal=True, key="tasks_plan")
+groups = None
+if plan == "groups":
+    text = st.text_input("Groups (tasks joined by +, groups separated by commas)", "+".join(tasks[:2]), key="tasks_groups")
+    groups = [[t.strip() for t in g.split("+") if t.strip()] for g in text.split(",") if g.strip()]
+seeds = st.slider("Seeds (repeats with different random initialisation)", 1, 10, 3, key="tasks_seeds")
+defaults = get_preset(chosen["preset"]).get("config", {}) if "preset" in chosen else {}
+config = config_ui(defaults)
+
+if "preset" in chosen:
+    spec = StudySpec.from_preset(chosen["preset"], tasks=tasks, seeds=seeds, plan=plan)
+else:
+    spec = StudySpec(name=chosen["name"], source=chosen["source"], tasks=tasks, seeds=seeds, plan=plan)
+spec.config = config
+if groups is not None:
+    spec.groups = groups
+name = st.text_input("Study name", spec.name, key="tasks_name")
+spec.name = name or spec.name
+if len(tasks) < 1:
+    st.warning("Pick at least one task.")
+    st.stop()
+try:
+    runs = plan_runs(tasks, plan, seeds, groups)
+except MTLLabError as exc:
+    st.error(str(exc))
+    st.stop()
+
+from mtl_core.jobs import estimate_seconds  # noqa: E402  (after the cheap checks above)
+
+st.metric("Runs", len(runs), help="task sets x seeds, all on one split")
+try:
+    minutes = estimate_seconds(spec, store) / 60
+except MTLLabError as exc:
+    st.error(str(exc))
+    st.stop()
+st.caption(f"Estimated time on this machine: at most about {minutes:.1f} min (from the measured speed of earlier "
+           "runs; early stopping usually ends runs sooner).")
+if st.button("Queue the study", type="primary", key="tasks_submit"):
+    try:
+        study_id = submit(spec, store)
+    except MTLLabError as exc:
+        st.error(str(exc))
+    else:
+        st.success(f"Queued study {plain(study_id)}.")
+        st.page_link("pages/3_Train.py", label="Watch it train", icon="⏱️")

@@ -1,0 +1,117 @@
+"""The Compare page through AppTest over real tiny studies (pairs and singles+all), and PNG export."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mtl_core.compare import HELPS, HURTS, UNCLEAR
+from mtl_core.export import ExportError, figure_png
+from mtl_core.relatedness_charts import transfer_heatmap
+from mtl_core.store import Store
+from mtl_core.study import StudySpec, run_study
+from mtl_core.transfer import transfer_matrix
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Compare.py")
+TASKS = ["base", "related", "conflicting"]
+
+
+def tiny(store: Store, plan: str, tasks: list[str], seeds: int) -> str:
+    spec = StudySpec.from_preset("synthetic-demo", name=f"tiny {plan}", seeds=seeds, plan=plan)
+    spec.config.update(epochs=3, hidden=16, emb_dim=16)
+    spec.tasks = tasks
+    return run_study(spec, store, echo=lambda line: None, save_models=False)[0]
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory) -> dict:
+    home = tmp_path_factory.mktemp("compare_home")
+    store = Store(home / "mtl_lab.sqlite")  # where paths.store_path() looks for MTL_LAB_HOME=home
+    return {"home": home, "store": store, "pairs": tiny(store, "pairs", TASKS, seeds=2),
+            "plain": tiny(store, "singles+all", ["base", "related"], seeds=1)}
+
+
+@pytest.fixture
+def home(studies, isolated_home, monkeypatch) -> dict:
+    monkeypatch.setenv("MTL_LAB_HOME", str(studies["home"]))
+    return studies
+
+
+def open_page(study_id: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["study"] = study_id
+    return at.run()
+
+
+def charts(at: AppTest) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def trace_types(at: AppTest) -> list[set[str]]:
+    return [{t.get("type") for t in fig["data"]} for fig in charts(at)]
+
+
+def test_pairs_study_shows_comparison_gains_and_transfer_heatmap(home):
+    at = open_page(home["pairs"])
+    assert not at.exception
+    comparison, heatmap, curves = charts(at)
+    names = {t.get("name") for t in comparison["data"]}
+    assert {"single-task (alone)", "multitask (all tasks)", "with related", "with base", "with conflicting",
+            "majority-class baseline"} <= names
+    bars = [t for t in comparison["data"] if t["type"] == "bar"]
+    assert all("error_y" in t for t in bars)  # every bar has its 95% CI
+    gains = at.dataframe[0].value
+    assert set(gains["setting"]) == {"all", "with:base", "with:related", "with:conflicting"}
+    assert len(gains) == 3 * 3 and set(gains["verdict"]) <= {HELPS, HURTS, UNCLEAR}
+    (heat,) = heatmap["data"]
+    assert heat["type"] == "heatmap" and heat["zmid"] == 0 and heat["x"] == TASKS and heat["y"] == TASKS
+    assert heat["z"][0][0] is None and heat["z"][0][1] is not None  # empty diagonal, every pair filled
+    unclear = {(r["task"], r["partner"]) for r in transfer_matrix(home["store"], home["pairs"]) if not r["significant"]}
+    cells = {(t, p): heat["text"][TASKS.index(t)][TASKS.index(p)] for t in TASKS for p in TASKS if t != p}
+    assert all(text.endswith("?") == (cell in unclear) for cell, text in cells.items())
+    assert curves["layout"]["xaxis"]["title"]["text"] == "epoch"
+    text = " ".join(m.value for m in at.markdown)
+    assert "Synergy" in text and "Interference" in text and "can't tell" in text and "Transfer" in text
+    labels = {b.label for b in at.get("download_button")}
+    assert {"summary.csv", "gains.csv", "transfer.csv", "Chart as HTML"} <= labels
+
+
+def test_singles_all_study_has_no_heatmap(home):
+    at = open_page(home["plain"])
+    assert not at.exception
+    assert trace_types(at) == [{"bar", "scatter"}, {"scatter"}]  # comparison chart + curves, no heatmap
+    assert list(at.dataframe[0].value["setting"]) == ["all", "all"]
+    assert "transfer.csv" not in {b.label for b in at.get("download_button")}
+    assert not any("Transfer" in m.value for m in at.markdown)
+
+
+def test_learning_curves_follow_the_chosen_run(home):
+    at = open_page(home["pairs"])
+    pair_run = next(r for r in home["store"].runs(home["pairs"]) if r["setting"] == "pair")
+    at.selectbox(key="compare_run").select(pair_run).run()
+    assert not at.exception
+    curves = charts(at)[-1]
+    assert {t["name"] for t in curves["data"]} == {f"{t} (accuracy)" for t in pair_run["tasks"]}
+
+
+def test_png_export_on_the_page_and_its_fallback(home, monkeypatch):
+    at = open_page(home["pairs"])
+    at.button(key="compare_transfer_png").click().run()
+    assert not at.exception
+    assert "compare_transfer_png_download" in {b.key for b in at.get("download_button")}
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")  # a browser kaleido cannot start
+    at.button(key="compare_chart_png").click().run()
+    assert not at.exception
+    assert any("PNG export is not available here" in w.value for w in at.warning)
+    assert "compare_chart_html" in {b.key for b in at.get("download_button")}  # HTML export still offered
+
+
+def test_figure_png_returns_png_bytes_or_a_clear_error(home, monkeypatch):
+    fig = transfer_heatmap(transfer_matrix(home["store"], home["pairs"]), TASKS)
+    png = figure_png(fig)
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    with pytest.raises(ExportError, match="PNG export failed .* Use the HTML export instead"):
+        figure_png(fig)

@@ -1,0 +1,54 @@
+"""One-click presets on the home page: start a small study now, or say how to get the data first."""
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from mtl_core.errors import MTLLabError
+from mtl_core.sources import load_presets, preset_data_problem
+from mtl_core.store import Store
+from mtl_core.study import StudySpec
+
+ONE_CLICK = ("synthetic-demo", "absa", "yelp-amazon")
+
+
+def autostart_worker() -> bool:
+    """Whether the app may start a background worker itself (set MTL_LAB_AUTOSTART_WORKER=0 when workers are
+    started by hand, e.g. `python -m mtl_core worker` under a service manager)."""
+    return os.environ.get("MTL_LAB_AUTOSTART_WORKER", "1") != "0"
+
+
+def submit(spec: StudySpec, store: Store) -> str:
+    """Queue ``spec`` for the background worker (starting one if allowed); the study id goes into the URL."""
+    from mtl_core.jobs import ensure_worker, submit_study
+
+    study_id = submit_study(spec, store)
+    if autostart_worker():
+        ensure_worker(store)
+    st.query_params["study"] = study_id
+    return study_id
+
+
+def presets_ui(store: Store) -> None:
+    st.subheader("Start a study in one click")
+    presets = load_presets()
+    columns = st.columns(len(ONE_CLICK))
+    for column, name in zip(columns, ONE_CLICK):
+        preset = presets[name]
+        with column.container(border=True):
+            st.markdown(f"**{preset['title']}**")
+            st.caption(preset["description"])
+            problem = preset_data_problem(name)
+            if problem:
+                st.warning("Data needed first. " + problem)
+                st.page_link("pages/1_Data.py", label="Fetch or import it on the Data page", icon="📥")
+                continue
+            if st.button("Start (3 seeds)", key=f"preset_{name}", type="primary"):
+                try:
+                    study_id = submit(StudySpec.from_preset(name, seeds=3), store)
+                except MTLLabError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(f"Queued study {study_id}; the background worker trains it now.")
+                    st.page_link("pages/3_Train.py", label="Watch it train", icon="⏱️")
