@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Callable
 
 import torch

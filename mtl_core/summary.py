@@ -99,14 +99,19 @@ def _overall_rows(tasks: dict, per_seed: dict, baselines: list[dict]) -> list[di
     return rows
 
 
-def write_summary(rows: list[dict], path: str | Path) -> Path:
+def write_csv(rows: list[dict], path: str | Path, columns: list[str]) -> Path:
+    """``rows`` as a CSV file with a header of ``columns`` (folders created as needed)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+def write_summary(rows: list[dict], path: str | Path) -> Path:
+    return write_csv(rows, path, COLUMNS)
 
 
 def format_table(rows: list[dict]) -> str:

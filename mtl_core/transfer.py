@@ -5,12 +5,11 @@ task's lead metric, paired over seeds; ``significant`` when the 95% CI of that d
 """
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from .compare import lead_metrics, setting_deltas
 from .store import Store
-from .summary import labelled_scores
+from .summary import labelled_scores, write_csv
 
 TRANSFER_COLUMNS = ["task", "partner", "delta_mean", "ci_low", "ci_high", "significant"]
 
@@ -28,10 +27,4 @@ def transfer_matrix(store: Store, study_id: str) -> list[dict]:
 
 
 def write_transfer(rows: list[dict], path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=TRANSFER_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_csv(rows, path, TRANSFER_COLUMNS)

@@ -37,7 +37,10 @@ def runs_table(runs: list[dict]) -> pd.DataFrame:
                      "status": r["status"], "epoch": f"{p.get('epoch', 0)}/{p.get('epochs', '?')}" if p else "",
                      "best epoch": p.get("best_epoch"), "val score": p.get("val_score"),
                      "ex/s": p.get("examples_per_second"), "ETA s": p.get("eta_seconds"), "error": r.get("error") or ""})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    for column, digits in (("val score", 3), ("ex/s", 0), ("ETA s", 0), ("best epoch", 0)):
+        table[column] = pd.to_numeric(table[column], errors="coerce").round(digits)
+    return table
 
 
 def controls_ui(study: dict, runs: list[dict]) -> None:

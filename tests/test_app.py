@@ -1,17 +1,12 @@
 """The home page (app.py), the Tasks page and the Train page through Streamlit's AppTest, over real studies."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
+from app_pages import open_page
 
 from mtl_core.compare import HELPS, HURTS, UNCLEAR, lead_metrics, lead_rows, paired_deltas
 from mtl_core.store import Store
 from mtl_core.summary import summary_rows
-
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
 
 @pytest.fixture
 def home(tiny_studies, isolated_home, monkeypatch) -> dict:
@@ -26,13 +21,7 @@ def no_autostart(monkeypatch):
     monkeypatch.setenv("MTL_LAB_AUTOSTART_WORKER", "0")
 
 
-def run_app(page: str | None = None, **query) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.query_params.update(query)
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    return at
+run_app = open_page
 
 
 def test_home_shows_the_newest_study_with_its_explanations(home):

@@ -65,11 +65,32 @@ def test_home_page_renders_the_study_in_a_real_browser(server, tiny_studies, tmp
         body = page.inner_text("body")
         assert "which NLP tasks help each other" in body
         assert "Does learning together help?" in body
-        assert page.locator(".js-plotly-plot").count() == 2
+        assert page.locator(".js-plotly-plot").count() == 1  # the comparison chart (curves: Compare page)
         assert "study=" + tiny_studies["newest"] in page.url  # the URL names the study, so it can be shared
         page.screenshot(path=str(tmp_path / "home.png"), full_page=True)
         # A shared link to the older study opens that study.
         page.goto(f"{server}/?study={tiny_studies['older']}", timeout=60_000)
         page.get_by_text("Study: older").wait_for(timeout=60_000)
+        browser.close()
+    assert not errors, errors
+
+
+PAGES = ("Data", "Tasks", "Train", "Compare", "Predict", "Playground")  # URL path = the heading it shows
+
+
+def test_every_page_opens_without_an_error_in_a_real_browser(server, tiny_studies):
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        for path in PAGES:
+            page.goto(f"{server}/{path}?study={tiny_studies['newest']}", timeout=60_000)
+            page.get_by_role("heading", name=path).first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)  # let the script finish drawing
+            assert page.locator('[data-testid="stException"]').count() == 0, (path, page.inner_text("body")[:2000])
+        # The study travels with the URL: the sidebar links to it on the Compare page.
+        page.get_by_text(f"Current study: {tiny_studies['newest']}").first.click()
+        page.get_by_role("heading", name="Compare").first.wait_for(timeout=60_000)
         browser.close()
     assert not errors, errors

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from app_pages import open_page
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.compare import HELPS, HURTS, UNCLEAR
@@ -39,10 +40,8 @@ def home(studies, isolated_home, monkeypatch) -> dict:
     return studies
 
 
-def open_page(study_id: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.query_params["study"] = study_id
-    return at.run()
+def open_compare(study_id: str) -> AppTest:
+    return open_page("pages/4_Compare.py", study=study_id)
 
 
 def charts(at: AppTest) -> list[dict]:
@@ -54,7 +53,7 @@ def trace_types(at: AppTest) -> list[set[str]]:
 
 
 def test_pairs_study_shows_comparison_gains_and_transfer_heatmap(home):
-    at = open_page(home["pairs"])
+    at = open_compare(home["pairs"])
     assert not at.exception
     comparison, heatmap, curves = charts(at)
     names = {t.get("name") for t in comparison["data"]}
@@ -79,7 +78,7 @@ def test_pairs_study_shows_comparison_gains_and_transfer_heatmap(home):
 
 
 def test_singles_all_study_has_no_heatmap(home):
-    at = open_page(home["plain"])
+    at = open_compare(home["plain"])
     assert not at.exception
     assert trace_types(at) == [{"bar", "scatter"}, {"scatter"}]  # comparison chart + curves, no heatmap
     assert list(at.dataframe[0].value["setting"]) == ["all", "all"]
@@ -88,7 +87,7 @@ def test_singles_all_study_has_no_heatmap(home):
 
 
 def test_learning_curves_follow_the_chosen_run(home):
-    at = open_page(home["pairs"])
+    at = open_compare(home["pairs"])
     pair_run = next(r for r in home["store"].runs(home["pairs"]) if r["setting"] == "pair")
     at.selectbox(key="compare_run").select(pair_run).run()
     assert not at.exception
@@ -97,7 +96,7 @@ def test_learning_curves_follow_the_chosen_run(home):
 
 
 def test_png_export_on_the_page_and_its_fallback(home, monkeypatch):
-    at = open_page(home["pairs"])
+    at = open_compare(home["pairs"])
     at.button(key="compare_transfer_png").click().run()
     assert not at.exception
     assert "compare_transfer_png_download" in {b.key for b in at.get("download_button")}

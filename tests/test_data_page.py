@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from app_pages import open_page
 from streamlit.testing.v1 import AppTest
 
 from mtl_core import library
@@ -19,9 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def data_page() -> AppTest:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.switch_page("pages/1_Data.py")  # run as a page of the app, so its link to the Tasks page resolves
-    return at.run()
+    return open_page("pages/1_Data.py")
 
 
 def reuters_sample(datasets_dir: Path, rows: int = 120) -> bytes:

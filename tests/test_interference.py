@@ -128,7 +128,7 @@ def test_agreeing_tasks_have_clearly_more_aligned_gradients_than_half_contradict
     # measured (seeds 0-2): agreeing mean cosine 0.50-0.57, half contradicting -0.01-0.01
     assert agree["grad_cosine"] > conflict["grad_cosine"] + 0.3, (agree, conflict)
     assert abs(conflict["grad_cosine"]) < 0.15
-    assert conflict["grad_conflict_rate"] > 0.3 > agree["grad_conflict_rate"]
+    assert conflict["grad_conflict_rate"] > 0.2 > agree["grad_conflict_rate"]  # measured 0.36-0.52 vs 0-0.04
     assert cosines(agreeing)[-1] > 0.8
 
 

@@ -1,8 +1,8 @@
 """The Playground page through AppTest: its sliders, a waiting study, and a finished playground study's charts."""
 from __future__ import annotations
 
-from pathlib import Path
 
+from app_pages import open_page
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.interference import study_gradient_curves
@@ -10,14 +10,11 @@ from mtl_core.playground_charts import conflict_chart, cosine_chart, playground_
 from mtl_core.store import Store
 from mtl_core.study import run_study
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "6_Playground.py")
 SLIDERS = ("pg_overlap", "pg_contra", "pg_noise", "pg_n_a", "pg_n_b")
 
 
 def page(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.query_params.update(query)
-    return at.run()
+    return open_page("pages/6_Playground.py", **query)
 
 
 def test_the_sliders_describe_the_study_that_would_run():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from streamlit.testing.v1 import AppTest
+from app_pages import open_page
 
 from mtl_core.predict import PredictError, load_predictor, runs_with_models
 from mtl_core.sources import load_source
@@ -102,9 +102,7 @@ def test_tagging_tasks_give_one_tag_per_token(tmp_path, datasets_dir):
 
 
 def test_predict_page_shows_every_tasks_prediction(finished, store):
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
-    at.switch_page("pages/5_Predict.py")
-    at.run()
+    at = open_page("pages/5_Predict.py")
     assert not at.exception
     assert at.selectbox(key="predict_run").value["setting"] == "all"
     assert "Type a sentence" in at.info[0].value

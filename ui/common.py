@@ -45,7 +45,8 @@ def sidebar(store: Store) -> None:
                        if active else "Queue: empty")
     current = st.query_params.get("study")
     if current:
-        st.sidebar.caption(f"Current study: `{current}`")
+        st.sidebar.page_link("pages/4_Compare.py", label=f"Current study: {current}", icon="📊",
+                             query_params={"study": current})
 
 
 def pick_study(store: Store, key: str, finished_only: bool = True) -> dict | None:
