@@ -7,7 +7,7 @@ from .errors import ConfigError
 
 HEADS = ("pooled", "attention")
 SAMPLING = ("proportional",)
-SELECTION = ("metric", "loss")
+SELECTION = ("metric", "pooled", "loss")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -32,7 +32,7 @@ class RunConfig:
     epochs: int = 15
     patience: int = 4           # epochs without validation improvement before stopping
     selection: str = "metric"   # early stopping / model selection on the validation split: each task's lead
-                                # metric (mean over tasks), or the mean validation loss (smoother on tiny splits)
+                                # metric (mean over tasks), "pooled" (weighted by validation labels), or "loss"
     clip: float = 1.0
     class_weights: bool = False
     sampling: str = "proportional"

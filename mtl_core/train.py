@@ -116,15 +116,18 @@ def drop_words(ids: torch.Tensor, p: float) -> torch.Tensor:
     return ids.masked_fill(hit, OOV_ID)
 
 
-def selection_score(scores: dict[str, dict[str, float]], specs: dict[str, TaskSpec],
-                    losses: dict[str, float] | None = None) -> float:
-    """Higher is better: the mean lead metric over tasks or, given ``losses``, minus the mean validation loss."""
-    if losses is not None:
-        values = [v for v in losses.values() if v == v]
+def selection_score(scores: dict[str, dict[str, float]], specs: dict[str, TaskSpec], rule: str = "metric",
+                    losses: dict[str, float] | None = None, counts: dict[str, int] | None = None) -> float:
+    """Higher is better. ``rule`` "metric": the mean over tasks of each task's lead metric; "pooled": the same
+    weighted by each task's number of validation labels (small tasks weigh less, so less noise); "loss": minus
+    the mean validation loss."""
+    if rule == "loss":
+        values = [v for v in (losses or {}).values() if v == v]
         return -float(np.mean(values)) if values else float("-inf")
-    values = [scores[t][specs[t].selection_metric] for t in scores]
-    values = [v for v in values if v == v]  # drop NaN (a task with no validation labels)
-    return float(np.mean(values)) if values else 0.0
+    pairs = [(scores[t][specs[t].selection_metric], (counts or {}).get(t, 1) if rule == "pooled" else 1)
+             for t in scores]
+    pairs = [(v, w) for v, w in pairs if v == v and w > 0]  # drop NaN (a task with no validation labels)
+    return float(np.average([v for v, _ in pairs], weights=[w for _, w in pairs])) if pairs else 0.0
 
 
 def timing(epoch: int, epochs: int, step: int, steps: int, seen: int, train_seconds: float, wall_seconds: float,
@@ -203,8 +206,9 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
         train_seconds += time.perf_counter() - start
 
         preds, val_losses = predict_rows(model, data, split.val, tasks, device)
-        val_scores, _ = score_predictions(data, specs, split.val, preds)
-        score = selection_score(val_scores, specs, val_losses if config.selection == "loss" else None)
+        val_scores, val_items = score_predictions(data, specs, split.val, preds)
+        score = selection_score(val_scores, specs, config.selection, val_losses,
+                                {t: len(items) for t, items in val_items.items()})
         epoch_start = len(curves)
         curves += probe.epoch_curves(epoch) if probe is not None else []
         for t in tasks:

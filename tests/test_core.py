@@ -86,3 +86,44 @@ def test_spacy_tokens_and_vocabulary():
     vocab = Vocabulary.build(tokens, min_freq=2)
     assert vocab.itos[:3] == ["<pad>", "<oov>", "great"]
     assert vocab.encode(["great", "unseen"]) == [2, 1]
+
+
+def test_selection_rules_weigh_tasks_as_documented():
+    from mtl_core.tasks import TaskSpec
+    from mtl_core.train import selection_score
+
+    specs = {"big": TaskSpec("big", labels=["a", "b"]), "small": TaskSpec("small", labels=["a", "b"])}
+    scores = {"big": {"accuracy": 0.8}, "small": {"accuracy": 0.4}}
+    assert selection_score(scores, specs, "metric") == pytest.approx(0.6)
+    assert selection_score(scores, specs, "pooled", counts={"big": 90, "small": 10}) == pytest.approx(0.76)
+    assert selection_score(scores, specs, "loss", losses={"big": 0.5, "small": 1.5}) == pytest.approx(-1.0)
+    assert selection_score({"big": {"accuracy": float("nan")}}, specs, "metric") == 0.0
+
+
+def test_word_dropout_replaces_only_real_tokens():
+    from mtl_core.data.vocab import OOV_ID, PAD_ID
+    from mtl_core.train import drop_words
+
+    torch.manual_seed(0)
+    ids = torch.tensor([[5, 6, 7, 8] * 250 + [PAD_ID] * 100])
+    dropped = drop_words(ids, 0.2)
+    assert (dropped[0, 1000:] == PAD_ID).all()
+    share = (dropped[0, :1000] == OOV_ID).float().mean().item()
+    assert 0.15 < share < 0.25
+    with pytest.raises(ConfigError, match="word_dropout"):
+        RunConfig(word_dropout=1.0)
+
+
+def test_worker_leaves_a_core_for_the_app(monkeypatch):
+    import os
+
+    from mtl_core.worker import training_threads
+
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("MTL_LAB_THREADS", "1")
+        assert training_threads() == 1 == torch.get_num_threads()
+        monkeypatch.delenv("MTL_LAB_THREADS")
+        assert training_threads() == max(1, (os.cpu_count() or 1) - 1)
+    finally:
+        torch.set_num_threads(before)
