@@ -21,7 +21,7 @@ def ensure_example_study(store: Store | None = None, echo: Callable[[str], None]
             echo(f"example study {study['id']} already in {store.path}")
             return study["id"]
     echo(f"training the example study into {store.path} (about a minute on a CPU)")
-    spec = StudySpec.from_preset("synthetic-demo", name=EXAMPLE_NAME, seeds=3)
+    spec = StudySpec.from_preset("synthetic-demo", name=EXAMPLE_NAME, seeds=5)  # 5: tighter intervals for a demo
     study_id, _ = run_study(spec, store, echo=echo)
     return study_id
 
