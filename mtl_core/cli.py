@@ -109,10 +109,12 @@ def cmd_study(args) -> int:
     out = Path(args.out)
     write_summary(rows, out / "summary.csv")
     transfer = _write_transfer(store, study_id, out)
+    related = _write_relatedness(store, study_id, out)
     if args.save_predictions:
         write_predictions(store, study_id, results, out / "predictions")
     print(format_table(rows))
     print(f"\nwrote {out / 'summary.csv'}" + (f" and {transfer}" if transfer else "")
+          + "".join(f", {path}" for path in related)
           + f"  (study {study_id} in {store.path})")
     return 0
 
@@ -155,6 +157,27 @@ def _write_transfer(store, study_id: str, out: Path) -> Path | None:
 
     rows = transfer_matrix(store, study_id)
     return write_transfer(rows, out / "transfer.csv") if rows else None
+
+
+def _write_relatedness(store, study_id: str, out: Path) -> list[Path]:
+    """affinity.csv (runs with affinity_every > 0), grouping.csv (recommended groupings from transfer and/or
+    affinity) and estimates.csv (how well the cheap estimates rank-predict transfer), each when there is data."""
+    from .affinity import COLUMNS as AFFINITY_COLUMNS, affinity_matrix
+    from .grouping import COLUMNS as GROUPING_COLUMNS, grouping_rows
+    from .relatedness import estimate_agreement, write_estimates
+    from .summary import write_csv
+
+    written = []
+    affinity = affinity_matrix(store, study_id)
+    if affinity:
+        written.append(write_csv(affinity, out / "affinity.csv", AFFINITY_COLUMNS))
+    grouping = grouping_rows(store, study_id)
+    if grouping:
+        written.append(write_csv(grouping, out / "grouping.csv", GROUPING_COLUMNS))
+    estimates = estimate_agreement(store, study_id)
+    if estimates:
+        written.append(write_estimates(estimates, out / "estimates.csv"))
+    return written
 
 
 def _parse_sets(items: list[str]) -> dict:
@@ -240,8 +263,8 @@ def cmd_export(args) -> int:
         raise ConfigError(f"No study {args.study_id!r} in {store.path}.")
     print(f"wrote {write_summary(summary_rows(store, args.study_id), Path(args.out) / 'summary.csv')}")
     transfer = _write_transfer(store, args.study_id, Path(args.out))
-    if transfer:
-        print(f"wrote {transfer}")
+    for path in ([transfer] if transfer else []) + _write_relatedness(store, args.study_id, Path(args.out)):
+        print(f"wrote {path}")
     return 0
 
 

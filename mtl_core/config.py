@@ -39,6 +39,7 @@ class RunConfig:
     device: str = "auto"
     amp: bool = True            # bfloat16 autocast on CUDA only
     grad_every: int = 0         # measure gradient interference between tasks every N optimizer steps (0: off)
+    affinity_every: int = 0     # measure lookahead task affinity every N optimizer steps (0: off)
 
     def __post_init__(self) -> None:
         for name, allowed in (("head", HEADS), ("sampling", SAMPLING), ("selection", SELECTION),
@@ -49,9 +50,10 @@ class RunConfig:
         for name in ("emb_dim", "hidden", "layers", "batch_size", "epochs", "max_len", "min_freq"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"The '{name}' option must be at least 1. Got {getattr(self, name)!r} instead.")
-        if not isinstance(self.grad_every, int) or isinstance(self.grad_every, bool) or self.grad_every < 0:
-            raise ConfigError(f"The 'grad_every' option must be a whole number >= 0 (0: off). "
-                              f"Got {self.grad_every!r} instead.")
+        for name in ("grad_every", "affinity_every"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"The '{name}' option must be a whole number >= 0 (0: off). Got {value!r} instead.")
         for name in ("dropout", "word_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"The '{name}' option must be in [0, 1). Got {getattr(self, name)!r} instead.")

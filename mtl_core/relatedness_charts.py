@@ -95,11 +95,20 @@ def transfer_heatmap(rows: list[dict], tasks: list[str]) -> go.Figure:
                 else "can't tell (CI includes 0)"
             hover[-1].append(f"{task} trained with {partner}: {r['delta_mean']:+.3f} "
                              f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] — {verdict}")
-    biggest = max([abs(r["delta_mean"]) for r in rows] + [0.01])
+    return signed_heatmap(z, text, hover, tasks, "delta vs alone", floor=0.01)
+
+
+def signed_heatmap(z: list[list[float | None]], text: list[list[str]], hover: list[list[str]], tasks: list[str],
+                   colorbar_title: str, floor: float) -> go.Figure:
+    """Task × partner cells on a diverging scale centred on 0 (blue above, red below, white at 0).
+
+    The color range is symmetric, at least ``floor`` wide, so tiny values do not look saturated.
+    """
+    biggest = max([abs(v) for row in z for v in row if v is not None] + [floor])
     fig = go.Figure(go.Heatmap(z=z, x=tasks, y=tasks, text=text, texttemplate="%{text}", customdata=hover,
                                hovertemplate="%{customdata}<extra></extra>", colorscale="RdBu", zmid=0,
                                zmin=-biggest, zmax=biggest, xgap=2, ygap=2,
-                               colorbar=dict(title="delta vs alone")))
+                               colorbar=dict(title=colorbar_title)))
     fig.update_layout(height=120 + 70 * len(tasks), margin=dict(t=30, b=60, l=100, r=10), plot_bgcolor="white",
                       xaxis=dict(title="trained with (partner)", showgrid=False),
                       yaxis=dict(title="task scored", autorange="reversed", showgrid=False))

@@ -18,6 +18,7 @@ from .config import RunConfig
 from .data.encode import IGNORE, EncodedData
 from .data.splits import Split
 from .data.vocab import OOV_ID, PAD_ID
+from .affinity import AffinityProbe
 from .interference import GradientProbe
 from .device import describe_device, pick_device
 from .losses import balanced_class_weights, masked_cross_entropy
@@ -160,6 +161,7 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
     owned = owner_rows(data.targets, split.train, tasks)
     lengths_np = data.lengths.numpy()
     probe = GradientProbe.for_run(config, model, ids, lengths, targets, split.train, seed)  # None when off
+    lookahead = AffinityProbe.for_run(config, model, ids, lengths, targets, split.train, seed)  # None when off
 
     curves: list[dict] = []
     best = (float("-inf"), 0, None, {})  # score, epoch, state, val scores
@@ -191,6 +193,8 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
             optimizer.step()
             if probe is not None:
                 probe.after_step()
+            if lookahead is not None:
+                lookahead.after_step()
             for t, value in losses.items():
                 loss_sums[t] += value.detach()
                 loss_counts[t] += 1
@@ -211,6 +215,7 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
                                 {t: len(items) for t, items in val_items.items()})
         epoch_start = len(curves)
         curves += probe.epoch_curves(epoch) if probe is not None else []
+        curves += lookahead.epoch_curves(epoch) if lookahead is not None else []
         for t in tasks:
             if loss_counts[t]:
                 curves.append({"epoch": epoch, "task": t, "name": "train_loss",

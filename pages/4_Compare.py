@@ -1,5 +1,6 @@
 """Compare: single vs multitask per task (mean ± 95% CI), the gains table, the transfer heatmap when pairs
-were run, learning curves of any run, and exports (CSV for results, PNG or HTML for every chart)."""
+were run, how tasks relate (affinity, gradient conflict, task graph, recommended groups, cheap estimates vs
+measured transfer: ui/relatedness.py), learning curves of any run, and exports (CSV, PNG or HTML)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -12,6 +13,7 @@ from mtl_core.relatedness_charts import settings_chart, transfer_heatmap
 from mtl_core.summary import COLUMNS, summary_rows
 from mtl_core.transfer import TRANSFER_COLUMNS, transfer_matrix
 from ui.common import NUM, get_store, pick_study, plain, sidebar
+from ui.relatedness import relatedness_ui
 
 st.set_page_config(page_title="Compare · MTL Lab", page_icon="🧪", layout="wide")
 st.title("Compare")
@@ -105,6 +107,7 @@ if transfer:
     left.plotly_chart(heat, key="compare_transfer")
     right.markdown(HEATMAP_HELP)
     export_ui(heat, "transfer", "compare_transfer")
+relatedness_ui(store, study["id"], list(lead), transfer, export_ui)
 
 curves_ui(study, lead)
 

@@ -72,6 +72,7 @@ def test_presets_whose_data_is_missing_say_how_to_get_it(tmp_path, monkeypatch):
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "semeval2014_restaurants" in warnings and "uci_sentiment" in warnings
+    assert any("data fetch uci_sentiment" in c.value for c in at.caption)  # the fix, one click away
     assert at.button(key="preset_synthetic-demo") and not any(b.key == "preset_absa" for b in at.button)
 
 

@@ -41,7 +41,9 @@ def presets_ui(store: Store) -> None:
             st.caption(preset["description"])
             problem = preset_data_problem(name)
             if problem:
-                st.warning("Data needed first. " + problem)
+                st.warning(f"Needs the {preset['dataset']} dataset, which is not on this machine yet.")
+                with st.expander("How to get it"):
+                    st.caption(problem)
                 st.page_link("pages/1_Data.py", label="Fetch or import it on the Data page", icon="📥")
                 continue
             if st.button("Start (3 seeds)", key=f"preset_{name}", type="primary"):

@@ -1,0 +1,125 @@
+"""Plotly figures for how tasks relate, measured three ways: lookahead affinity (heatmap), gradient conflict
+over training (lines), measured transfer (a graph of the tasks), and how well the cheap estimates predict
+the measured transfer (scatter). No Streamlit here."""
+from __future__ import annotations
+
+import math
+import numpy as np
+import plotly.graph_objects as go
+
+from .playground_charts import _per_epoch, cosine_chart
+from .relatedness_charts import signed_heatmap
+
+SYNERGY, INTERFERENCE = "#2166ac", "#b2182b"  # the two ends of the heatmaps' RdBu scale
+ESTIMATE_LABELS = {"grad_cosine": "gradient cosine (shared encoder)",  # relatedness.ESTIMATES
+                   "lookahead_affinity": "lookahead affinity"}
+
+
+def _small(v: float) -> str:
+    return f"{v:+.3f}" if v == 0 or abs(v) >= 0.001 else f"{v:+.1e}"
+
+
+def affinity_heatmap(rows: list[dict], tasks: list[str]) -> go.Figure:
+    """Row = task scored, column = partner whose update was taken, color = affinity (blue: the partner's
+    step lowered the task's loss, red: raised it). ``rows`` are ``affinity.affinity_matrix`` rows."""
+    cell = {(r["task"], r["partner"]): r["affinity"] for r in rows}
+    z = [[cell.get((t, p)) for p in tasks] for t in tasks]
+    text = [["" if v is None else _small(v) for v in row] for row in z]
+    hover = [["" if v is None else f"a training step on {p} → {t}'s loss: affinity {_small(v)}, "
+              + ("lowered it (helps)" if v > 0 else "raised it (hurts)") for p, v in zip(tasks, row)]
+             for t, row in zip(tasks, z)]
+    fig = signed_heatmap(z, text, hover, tasks, "affinity", floor=1e-6)
+    fig.update_layout(xaxis_title="lookahead step on (partner)")
+    return fig
+
+
+def conflict_over_time(rows: list[dict]) -> go.Figure:
+    """Gradient cosine per task pair over epochs (``playground_charts.cosine_chart``), with each epoch's
+    conflict rate (share of measurements with cosine < 0, mean over seeds) in the hover of the mean line.
+
+    ``rows`` are ``interference.study_gradient_curves`` rows of ONE setting (one run per pair and seed).
+    """
+    fig = cosine_chart(rows)
+    conflict = _per_epoch(rows, "grad_conflict_rate")
+    for trace in fig.data:
+        if trace.mode != "lines+markers":
+            continue  # a per-seed line
+        rates = conflict.get(trace.legendgroup, {})
+        trace.customdata = [float(np.mean(rates[e])) if rates.get(e) else float("nan") for e in trace.x]
+        trace.hovertemplate = ("epoch %{x}: cosine %{y:.2f}, conflicting in %{customdata:.0%} of measurements"
+                               f"<extra>{trace.legendgroup.replace('|', ' & ')}</extra>")
+    return fig
+
+
+def _circle(tasks: list[str]) -> dict[str, tuple[float, float]]:
+    n = len(tasks)
+    return {t: (math.cos(math.pi / 2 - 2 * math.pi * k / n), math.sin(math.pi / 2 - 2 * math.pi * k / n))
+            for k, t in enumerate(tasks)}
+
+
+def relation_graph(rows: list[dict], tasks: list[str]) -> go.Figure:
+    """Tasks on a circle; one arrow per measured ``partner -> task`` transfer (``transfer.transfer_matrix``
+    rows): blue = synergy, red = interference, width ∝ |delta|, dashed when the 95% CI includes 0.
+    The two directions of a pair are drawn side by side, since transfer is not symmetric."""
+    pos = _circle(tasks)
+    biggest = max([abs(r["delta_mean"]) for r in rows] + [1e-9])
+    fig = go.Figure()
+    for r in rows:
+        if r["task"] not in pos or r["partner"] not in pos:
+            continue
+        (x0, y0), (x1, y1) = pos[r["partner"]], pos[r["task"]]
+        dx, dy = x1 - x0, y1 - y0
+        length = math.hypot(dx, dy) or 1.0
+        ox, oy = -dy / length * 0.05, dx / length * 0.05  # shift to the arrow's left: A->B and B->A apart
+        xs = [x0 + dx * f + ox for f in (0.12, 0.5, 0.86)]
+        ys = [y0 + dy * f + oy for f in (0.12, 0.5, 0.86)]
+        verdict = ("synergy" if r["delta_mean"] > 0 else "interference") if r["significant"] else "can't tell"
+        hover = (f"{r['task']} trained with {r['partner']}: {r['delta_mean']:+.3f} "
+                 f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] — {verdict}")
+        color = SYNERGY if r["delta_mean"] > 0 else INTERFERENCE
+        fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=f"{r['partner']} → {r['task']}",
+                        line=dict(color=color, width=1 + 7 * abs(r["delta_mean"]) / biggest,
+                                  dash="solid" if r["significant"] else "dash"),
+                        marker=dict(symbol=["circle", "circle", "arrow"], size=[0, 8, 16], angleref="previous",
+                                    color=color),
+                        hovertext=[hover] * 3, hoverinfo="text", showlegend=False)
+    fig.add_scatter(x=[pos[t][0] for t in tasks], y=[pos[t][1] for t in tasks], mode="markers+text",
+                    text=tasks, textposition="top center", name="tasks", hoverinfo="text", showlegend=False,
+                    marker=dict(size=26, color="white", line=dict(color="#444444", width=2)))
+    for name, color, dash in (("synergy", SYNERGY, "solid"), ("interference", INTERFERENCE, "solid"),
+                              ("can't tell (CI includes 0)", "#888888", "dash")):
+        fig.add_scatter(x=[None], y=[None], mode="lines", name=name, line=dict(color=color, dash=dash, width=3))
+    axis = dict(visible=False, range=[-1.35, 1.35])
+    fig.update_layout(height=460, margin=dict(t=30, b=10, l=10, r=10), plot_bgcolor="white",
+                      xaxis=axis, yaxis=dict(**axis, scaleanchor="x"), legend=dict(orientation="h", y=1.06, x=0))
+    return fig
+
+
+def estimate_scatter(points: list[dict], estimate: str, agreement: dict | None = None) -> go.Figure:
+    """x = a cheap estimate (``estimate``: "grad_cosine" or "lookahead_affinity"), y = measured transfer, one
+    point per ordered pair (``relatedness.pair_points`` rows); the title gives the Spearman correlation and its
+    CI (a ``relatedness.estimate_agreement`` row) when known."""
+    pts = [p for p in points if p.get(estimate) is not None and p.get("transfer") is not None]
+    label = ESTIMATE_LABELS.get(estimate, estimate)
+    fig = go.Figure()
+    fig.add_scatter(x=[p[estimate] for p in pts], y=[p["transfer"] for p in pts], mode="markers",
+                    marker=dict(size=11, color=[SYNERGY if p["transfer"] > 0 else INTERFERENCE for p in pts],
+                                line=dict(color="white", width=1)),
+                    hovertext=[f"{p['task']} with {p['partner']}: {label} {_small(p[estimate])}, "
+                               f"transfer {p['transfer']:+.3f}" for p in pts], hoverinfo="text", name="pairs")
+    fig.add_hline(y=0, line_color="gray", line_dash="dot")
+    fig.add_vline(x=0, line_color="gray", line_dash="dot")
+    title = f"{label} vs measured transfer"
+    if agreement and agreement.get("spearman") is not None:
+        ci = "" if agreement.get("ci_low") is None else \
+            f", 95% CI [{agreement['ci_low']:+.2f}, {agreement['ci_high']:+.2f}]"
+        title += f": Spearman {agreement['spearman']:+.2f}{ci}, {agreement.get('n_pairs', len(pts))} pairs"
+    fig.update_layout(height=380, margin=dict(t=50, b=40, l=60, r=10), title=title, showlegend=False,
+                      xaxis_title=f"{label} (cheap estimate)",
+                      yaxis_title="measured transfer (delta vs alone)")
+    return fig
+
+
+def gradient_settings(rows: list[dict]) -> list[str]:
+    """Settings with gradient rows, "all" first (every pair measured inside one model)."""
+    return sorted({r["setting"] for r in rows}, key=lambda s: (s != "all", s))
