@@ -1,4 +1,4 @@
-"""Command line: study, submit, worker, presets, data (list | fetch | import | check), export.
+"""Command line: study, submit, worker, presets, data (list | fetch | import | check), export, selftest.
 
 Errors a user can fix (bad data, bad options, missing datasets) print one clear message and exit 2;
 never a traceback.
@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write a stored study's summary.csv (and transfer.csv if it ran pairs)")
     e.add_argument("study_id")
     e.add_argument("--out", required=True)
+
+    t = sub.add_parser("selftest", help="check this installation: --reliability prints the reliability report")
+    t.add_argument("--reliability", action="store_true", required=True,
+                   help="bad inputs, injected faults, concurrent load; exit 0 only if nothing failed or was lost")
+    t.add_argument("--quick", action="store_true", help="the short version for CI (about a minute)")
+    t.add_argument("--workdir", help="keep the section folders here (default: a new temporary folder)")
+    t.add_argument("--only", action="append", metavar="SECTION", help="run only this section (repeatable): "
+                   "bad_inputs, faults, concurrency")
     return p
 
 
@@ -268,4 +276,12 @@ def cmd_export(args) -> int:
     return 0
 
 
-COMMANDS = {"study": cmd_study, "submit": cmd_study, "worker": cmd_worker, "presets": cmd_presets, "data": cmd_data, "export": cmd_export}
+def cmd_selftest(args) -> int:
+    from .selftest import format_report, passed, run_reliability
+
+    sections = run_reliability(args.workdir, quick=args.quick, only=args.only)
+    print(format_report(sections))
+    return 0 if passed(sections) else 1
+
+
+COMMANDS = {"selftest": cmd_selftest, "study": cmd_study, "submit": cmd_study, "worker": cmd_worker, "presets": cmd_presets, "data": cmd_data, "export": cmd_export}

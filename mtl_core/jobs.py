@@ -172,7 +172,7 @@ def ensure_worker(store: Store | None = None, wait: float = 5.0) -> bool:
 def stop_worker(store: Store | None = None, timeout: float = 10.0) -> bool:
     """Stop the live worker of ``store`` (SIGTERM, then SIGKILL after ``timeout``); False if none ran.
 
-    Its running run is left "running" and is run again by the next worker."""
+    Its running run stops within about a second and goes back to "queued"; the next worker runs it again."""
     worker = live_worker(store)
     if worker is None:
         return False

@@ -26,6 +26,7 @@ from .store import Store
 UPLOAD_MB_ENV = "MTL_LAB_MAX_UPLOAD_MB"
 DEFAULT_UPLOAD_MB = 50
 UPLOAD_TYPES = ("csv", "tsv", "tab", "txt", "xml", "conll", "iob", "bio")
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; our temporary ".<hex>.part" name needs some
 HASH_CHARS = 16  # sha256 prefix naming an upload's folder: collisions need ~2^32 different uploads
 SCHEMA = """CREATE TABLE IF NOT EXISTS datasets (
     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created REAL NOT NULL, source_json TEXT NOT NULL,
@@ -56,6 +57,10 @@ def save_upload(filename: str, data: bytes) -> Path:
             or PureWindowsPath(filename).name != filename:
         raise DataError(repr(filename), "an upload's name must be a plain file name, without folders.",
                         "Rename the file (e.g. reviews.csv) and upload it again.")
+    if len(filename.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise DataError(repr(filename[:60] + "..."), f"an upload's name may have at most {MAX_NAME_BYTES} bytes "
+                        f"(this one has {len(filename.encode('utf-8', 'surrogatepass'))}).",
+                        "Rename the file to a shorter name (e.g. reviews.csv) and upload it again.")
     folder = uploads_dir() / hashlib.sha256(data).hexdigest()[:HASH_CHARS]
     try:
         target = safe_child(folder, filename)

@@ -78,13 +78,15 @@ class Predictor:
 def load_predictor(store: Store, run_id: int) -> Predictor:
     """The model of finished run ``run_id``, ready to predict; PredictError when it cannot be rebuilt."""
     with store.connect() as db:
-        row = db.execute("SELECT study_id, status, checkpoint, tasks_json, config_json FROM runs WHERE id=?",
+        row = db.execute("SELECT study_id, status, checkpoint, error, tasks_json, config_json FROM runs WHERE id=?",
                          (run_id,)).fetchone()
     if row is None:
         raise PredictError(f"There is no run {run_id} in {store.path}. Fix: pick a run of a finished study.")
     if row["status"] != "done":
         raise PredictError(f"Run {run_id} is {row['status']}, not done: it has no final model. "
                            "Fix: pick a finished run, or wait for this one to finish.")
+    if not row["checkpoint"] and row["error"]:
+        raise PredictError(f"Run {run_id} has no saved model: {row['error']}")
     if not row["checkpoint"]:
         raise PredictError(f"Run {run_id} saved no model (its study ran without saving models). "
                            "Fix: run the study again with models saved (the default).")

@@ -10,9 +10,14 @@ import plotly.graph_objects as go
 from .playground_charts import _per_epoch, cosine_chart
 from .relatedness_charts import signed_heatmap
 
-SYNERGY, INTERFERENCE = "#2166ac", "#b2182b"  # the two ends of the heatmaps' RdBu scale
+SYNERGY, INTERFERENCE, NEUTRAL = "#2166ac", "#b2182b", "#888888"  # RdBu's two ends (as the heatmaps), grey
 ESTIMATE_LABELS = {"grad_cosine": "gradient cosine (shared encoder)",  # relatedness.ESTIMATES
                    "lookahead_affinity": "lookahead affinity"}
+
+
+def sign_color(v: float) -> str:
+    """Blue for a gain, red for a loss, grey for exactly 0."""
+    return SYNERGY if v > 0 else INTERFERENCE if v < 0 else NEUTRAL
 
 
 def _small(v: float) -> str:
@@ -76,7 +81,7 @@ def relation_graph(rows: list[dict], tasks: list[str]) -> go.Figure:
         verdict = ("synergy" if r["delta_mean"] > 0 else "interference") if r["significant"] else "can't tell"
         hover = (f"{r['task']} trained with {r['partner']}: {r['delta_mean']:+.3f} "
                  f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] — {verdict}")
-        color = SYNERGY if r["delta_mean"] > 0 else INTERFERENCE
+        color = sign_color(r["delta_mean"])
         fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=f"{r['partner']} → {r['task']}",
                         line=dict(color=color, width=1 + 7 * abs(r["delta_mean"]) / biggest,
                                   dash="solid" if r["significant"] else "dash"),
@@ -87,7 +92,7 @@ def relation_graph(rows: list[dict], tasks: list[str]) -> go.Figure:
                     text=tasks, textposition="top center", name="tasks", hoverinfo="text", showlegend=False,
                     marker=dict(size=26, color="white", line=dict(color="#444444", width=2)))
     for name, color, dash in (("synergy", SYNERGY, "solid"), ("interference", INTERFERENCE, "solid"),
-                              ("can't tell (CI includes 0)", "#888888", "dash")):
+                              ("can't tell (CI includes 0)", NEUTRAL, "dash")):
         fig.add_scatter(x=[None], y=[None], mode="lines", name=name, line=dict(color=color, dash=dash, width=3))
     axis = dict(visible=False, range=[-1.35, 1.35])
     fig.update_layout(height=460, margin=dict(t=30, b=10, l=10, r=10), plot_bgcolor="white",
@@ -103,7 +108,7 @@ def estimate_scatter(points: list[dict], estimate: str, agreement: dict | None =
     label = ESTIMATE_LABELS.get(estimate, estimate)
     fig = go.Figure()
     fig.add_scatter(x=[p[estimate] for p in pts], y=[p["transfer"] for p in pts], mode="markers",
-                    marker=dict(size=11, color=[SYNERGY if p["transfer"] > 0 else INTERFERENCE for p in pts],
+                    marker=dict(size=11, color=[sign_color(p["transfer"]) for p in pts],
                                 line=dict(color="white", width=1)),
                     hovertext=[f"{p['task']} with {p['partner']}: {label} {_small(p[estimate])}, "
                                f"transfer {p['transfer']:+.3f}" for p in pts], hoverinfo="text", name="pairs")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .data.catalog import find_dataset
 from .data.corpus import Corpus, concat
-from .data.loaders import load_files
+from .data.loaders import load_files, rename_task
 from .data.synthetic import SyntheticConfig, generate
 from .errors import ConfigError, MTLLabError
 
@@ -54,9 +54,24 @@ def load_source(source: dict, data_dir: str | None = None) -> LoadedData:
     if not source.get("test"):
         return LoadedData(corpus, None)
     test = load_files([source["test"]], source.get("format"), **options)
+    if len(corpus.tasks) == len(test.tasks) == 1 and set(corpus.tasks) != set(test.tasks):
+        test = rename_task(test, next(iter(corpus.tasks)))  # one-task files are named after the file
     _check_test_tasks(corpus, test, source["test"])
     n = len(corpus)
-    return LoadedData(concat([corpus, test]), list(range(n, n + len(test))))
+    merged = concat([corpus, test])
+    merged.report.warnings += _unseen_label_warnings(corpus, test, source["test"])
+    return LoadedData(merged, list(range(n, n + len(test))))
+
+
+def _unseen_label_warnings(train: Corpus, test: Corpus, test_file: str) -> list[str]:
+    """A warning per task whose test file holds labels the training files never show (never predicted)."""
+    out = []
+    for task, spec in test.tasks.items():
+        unseen = sorted(set(spec.labels) - set(train.tasks[task].labels)) if task in train.tasks else []
+        if unseen:
+            out.append(f"{Path(test_file).name}: task '{task}' has label(s) {', '.join(map(repr, unseen[:10]))} "
+                       "only in the test file; the model never sees them in training, so it cannot predict them.")
+    return out
 
 
 def _check_test_tasks(train: Corpus, test: Corpus, test_file: str) -> None:

@@ -44,6 +44,7 @@ MIGRATIONS = [
     ("studies", "owner", "TEXT"),                           # process executing it: 'pid:start-ticks'
     ("studies", "cancel_requested", "INTEGER NOT NULL DEFAULT 0"),
     ("runs", "owner", "TEXT"),
+    ("runs", "attempts", "INTEGER NOT NULL DEFAULT 0"),      # times a process started training it
 ]
 
 
@@ -124,6 +125,14 @@ class Store:
             row = db.execute("SELECT * FROM runs WHERE study_id=? AND status='queued' ORDER BY id LIMIT 1",
                              (study_id,)).fetchone()
         return _decode(row) if row else None
+
+    def claim_run(self, run_id: int, owner: str) -> bool:
+        """Mark a queued run "running" for ``owner`` (counting the attempt); False if it was not queued,
+        e.g. another process took it first. One statement, so two processes can never both claim it."""
+        with self.connect() as db:
+            cur = db.execute("UPDATE runs SET status='running', started=?, owner=?, attempts=attempts+1 "
+                             "WHERE id=? AND status='queued'", (time.time(), owner, run_id))
+            return cur.rowcount == 1
 
     def record_progress(self, run_id: int, progress: dict, curves: list[dict] = ()) -> None:
         """A running run's progress and, at an epoch's end, that epoch's curve rows (one transaction)."""

@@ -178,6 +178,14 @@ def run_study(spec: StudySpec, store: Store | None = None, echo: Callable[[str],
     return study_id, execute_study(study_id, store, echo, save_models, raise_errors=True)
 
 
+class RunTaken(RuntimeError):
+    """The run to start was no longer queued: another process had claimed it."""
+
+
+class WorkerStopping(RuntimeError):
+    """The worker process is shutting down; the interrupted run was queued again."""
+
+
 def describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
@@ -191,6 +199,7 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
     with its error (traceback in the log) and the study goes on, unless ``raise_errors``. The study
     ends "done" (every run done), "cancelled" (cancel asked) or "failed"."""
     from .worker import process_identity
+    from .worker import stopping as worker_stopping
 
     store = store or Store()
     study = store.study(study_id)
@@ -230,10 +239,14 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
     results: dict[int, RunResult] = {}
     total = len(store.runs(study_id))
     while not store.cancel_requested(study_id) and (run := store.next_queued_run(study_id)) is not None:
+        if worker_stopping():
+            return results  # the worker is shutting down: the study stays "running", the next worker resumes it
         try:
             r = execute_run(store, study_id, run["id"], prepared, run["tasks"], config, run["seed"], save_models)
-        except InterruptedError:
-            continue  # cancelled; execute_run marked it
+        except WorkerStopping:
+            return results  # the run went back to the queue; the next worker resumes the study
+        except (InterruptedError, RunTaken):
+            continue  # cancelled (execute_run marked it), or another process claimed the run first
         except Exception:
             if raise_errors:
                 _finish_study(store, study_id)
@@ -281,8 +294,10 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
 
     Raises what training raised (InterruptedError when cancelled), after marking the run."""
     from .worker import process_identity
+    from .worker import stopping as worker_stopping
 
-    store.update_run(run_id, status="running", started=time.time(), owner=process_identity())
+    if not store.claim_run(run_id, process_identity()):
+        raise RunTaken(f"Run {run_id} is no longer queued: another process took it.")
     specs = {t: prepared.specs[t] for t in tasks}
     progress: dict = {}
 
@@ -294,20 +309,35 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
     try:
         result = train_run(prepared.data, specs, prepared.split, config, seed, len(prepared.vocab),
                            prepared.vectors, progress=report, keep_model=save_model,
-                           should_stop=lambda: store.cancel_requested(study_id))
+                           should_stop=lambda: worker_stopping() or store.cancel_requested(study_id))
     except InterruptedError:
+        if worker_stopping():  # SIGTERM: not cancelled, only interrupted; run it again, whole, later
+            store.reset_run(run_id)
+            raise WorkerStopping(f"Run {run_id} was stopped by the worker's shutdown and queued again.") from None
         store.update_run(run_id, status="cancelled", error="Cancelled.", finished=time.time())
         raise
     except Exception as exc:
         store.update_run(run_id, status="failed", error=describe_error(exc), finished=time.time())
         raise
-    checkpoint = None
+    checkpoint, save_error = None, None
     if save_model and result.state_dict is not None:
         path = mtl_home() / "checkpoints" / study_id / f"run{run_id}.pt"
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        torch.save(result.state_dict, tmp)
-        tmp.replace(path)
-        checkpoint = str(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            torch.save(result.state_dict, tmp)
+            tmp.replace(path)
+            checkpoint = str(path)
+        except Exception as exc:  # noqa: BLE001 - disk full, no permission...: keep the scores, lose only the model
+            log.exception("run %s: saving the model to %s failed", run_id, path)
+            save_error = (f"The scores were kept, but the model could not be saved to {path} "
+                          f"({describe_error(exc)}). Fix: free disk space or make the folder writable, then "
+                          "run the study again to get a model for Predict.")
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
     store.finish_run(run_id, result, checkpoint)
+    if save_error:
+        store.update_run(run_id, error=save_error)
     return result

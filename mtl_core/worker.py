@@ -22,6 +22,13 @@ from .store import Store
 log = logging.getLogger(__name__)
 BEAT_SECONDS = 2.0
 LOCKED = 3  # exit status: another worker already serves this store
+STOP_SECONDS = 30.0  # after SIGTERM: how long the running run may take to notice and put itself back
+_stopping = threading.Event()  # set once this process is stopping: the training run stops and is re-queued
+
+
+def stopping() -> bool:
+    """Whether this worker process is shutting down (SIGTERM): a run in progress should stop and be re-queued."""
+    return _stopping.is_set()
 
 
 def _start_ticks(pid: int) -> str | None:
@@ -88,7 +95,8 @@ def training_threads() -> int:
 
 
 def run_worker(store_path: str | Path | None = None, beat_seconds: float = BEAT_SECONDS) -> int:
-    """Serve the queue until SIGINT (graceful: the running run finishes) or SIGTERM (stop now)."""
+    """Serve the queue until SIGINT (graceful: the running run finishes) or SIGTERM (stop now: the running
+    run stops within about a second and is queued again, whole, for the next worker)."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     store = Store(store_path)
@@ -118,6 +126,12 @@ def run_worker(store_path: str | Path | None = None, beat_seconds: float = BEAT_
     try:
         consumer.run()
     finally:
+        # huey does not stop its worker threads on SIGTERM; a thread still inside torch when the interpreter
+        # exits aborts the process. So the running run is asked to stop (study.execute_run puts it back on
+        # the queue) and waited for.
+        _stopping.set()
+        for _, thread in consumer.worker_threads:
+            thread.join(STOP_SECONDS)
         stop.set()
         store.remove_worker(identity)
     return 0

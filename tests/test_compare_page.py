@@ -55,7 +55,7 @@ def trace_types(at: AppTest) -> list[set[str]]:
 def test_pairs_study_shows_comparison_gains_and_transfer_heatmap(home):
     at = open_compare(home["pairs"])
     assert not at.exception
-    comparison, heatmap, curves = charts(at)
+    comparison, heatmap, *relatedness, curves = charts(at)
     names = {t.get("name") for t in comparison["data"]}
     assert {"single-task (alone)", "multitask (all tasks)", "with related", "with base", "with conflicting",
             "majority-class baseline"} <= names

@@ -118,8 +118,8 @@ def grouping_explanation(source: str, k: int, n_tasks: int, score: float, transf
            "of what each of its group-mates did for it ")
     if source == "transfer":
         sure = sum(r["significant"] for r in transfer)
-        return how + (f"in the measured pair runs. {sure} of the {len(transfer)} measured pair effects have a 95% "
-                      "CI that excludes 0; the others are guesses. What pairs do need not carry over to larger "
+        return how + (f"in the measured pair runs. {sure} of the {len(transfer)} measured pair effects "
+                      f"{'has' if sure == 1 else 'have'} a 95% CI that excludes 0; the others are guesses. What pairs do need not carry over to larger "
                       "groups, so train the recommended groups (plan \"groups\") before relying on them.")
     return how + ("as lookahead affinity, a one-step proxy, not a measured score. "
                   + trust_sentence(affinity_agreement) + " Train the recommended groups to check.")

@@ -5,6 +5,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import DataError
+from ..limits import cut_text, max_rows, max_tokens
 from ..tasks import CLASSIFICATION, TAGGING, TaskSpec
 
 RARE_LABEL_COUNT = 5  # labels seen fewer times than this get a warning: too few to learn or to score
@@ -97,7 +99,23 @@ def build_report(corpus: Corpus, files: list[str]) -> ValidationReport:
 def make_corpus(texts: list[str], annotations: dict[str, list[Any]], files: list[str],
                 tokens: list[list[str]] | None = None, origins: list[str] | None = None,
                 kinds: dict[str, str] | None = None, absent_label: str | None = None) -> Corpus:
-    """Build a Corpus, infer each task's label vocabulary (sorted, stable) and its report."""
+    """Build a Corpus, infer each task's label vocabulary (sorted, stable) and its report.
+
+    Refuses more than ``MTL_LAB_MAX_ROWS`` examples; cuts texts over ``MTL_LAB_MAX_TOKENS`` tokens (with a
+    warning) unless the file gave its own tokens (see ``mtl_core.limits``).
+    """
+    if len(texts) > max_rows():
+        raise DataError(", ".join(files) or None, f"{len(texts):,} examples, over the limit of {max_rows():,} "
+                        "(MTL_LAB_MAX_ROWS).", "Load a sample of the rows, or raise MTL_LAB_MAX_ROWS if the "
+                        "server has the memory for it.")
+    cut = 0
+    if tokens is None:
+        limit = max_tokens()
+        for i, text in enumerate(texts):
+            shorter = cut_text(text, limit)
+            if shorter is not None:
+                texts = texts if cut else list(texts)  # never change the caller's list
+                texts[i], cut = shorter, cut + 1
     kinds = kinds or {}
     tasks = {}
     for name, column in annotations.items():
@@ -110,6 +128,10 @@ def make_corpus(texts: list[str], annotations: dict[str, list[Any]], files: list
     corpus = Corpus(texts=texts, annotations=annotations, tasks=tasks, tokens=tokens,
                     origins=origins or [files[0] if files else ""] * len(texts))
     corpus.report = build_report(corpus, files)
+    if cut:
+        corpus.report.warnings.append(
+            f"{cut} text(s) longer than {limit:,} tokens were cut to their first {limit:,} (MTL_LAB_MAX_TOKENS); "
+            "training keeps at most max_len tokens of each text anyway.")
     return corpus
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..limits import max_vocab
+
 PAD, OOV = "<pad>", "<oov>"
 PAD_ID, OOV_ID = 0, 1  # their ids in every vocabulary
 
@@ -17,7 +19,11 @@ class Vocabulary:
 
     @classmethod
     def build(cls, token_lists: list[list[str]], min_freq: int = 1, max_size: int | None = None) -> "Vocabulary":
-        """Words seen at least ``min_freq`` times (most frequent first, ties alphabetical)."""
+        """Words seen at least ``min_freq`` times (most frequent first, ties alphabetical).
+
+        At most ``max_size`` entries (default ``MTL_LAB_MAX_VOCAB``, see ``mtl_core.limits``)."""
+        if max_size is None:
+            max_size = max_vocab()
         counts = Counter(t for toks in token_lists for t in toks)
         words = sorted((w for w, n in counts.items() if n >= min_freq), key=lambda w: (-counts[w], w))
         if max_size is not None:

@@ -77,8 +77,8 @@ def looks_like_header(rows: list[list[str]]) -> bool:
     """Whether the first row names the columns: short unique non-numeric names not seen as values."""
     first = [c.strip() for c in rows[0]]
     rest = [r for r in rows[1:] if len(r) == len(first)]
-    if not all(first) or len(set(first)) < len(first):
-        return False
+    if not all(first):
+        return False  # repeated names still make a header: read_table then says which names repeat
     if any(_is_number(c) or len(c) > 64 or len(c.split()) > 4 for c in first):
         return False
     if not rest:
@@ -115,7 +115,11 @@ def _pick_columns(names: list[str], columns: list[list[str]], text_column: str |
         for name, col in zip(names, columns):
             values = [v.strip() for v in col if v.strip() not in NA_VALUES]
             distinct = len(set(values))
-            if name == text or not values:
+            if name == text:
+                continue
+            if not values:
+                warnings.append(f"{Path(path).name}: column '{name}' has no labels (every cell empty or NaN); "
+                                "not used as a task.")
                 continue
             if distinct > MAX_LABEL_VALUES or (distinct == len(values) > 5):
                 warnings.append(f"{Path(path).name}: column '{name}' not used as a task ({distinct} distinct "
@@ -166,6 +170,17 @@ def read_table(path: str | Path, format: str | None = None, header: bool | None 
     return names, records, warnings
 
 
+def missing_label_warnings(annotations: dict[str, list], lines: list[int], name: str) -> list[str]:
+    """A warning per label column with empty or NaN cells (those rows are absent for that task)."""
+    out = []
+    for task, column in annotations.items():
+        missing = [line for line, label in zip(lines, column) if label is None]
+        if missing:
+            out.append(f"{name}: column '{task}' has no label on {len(missing)} row(s) (empty or NaN, first on line "
+                       f"{missing[0]}); those rows are absent for task '{task}' (not trained or scored on it).")
+    return out
+
+
 def split_by_domain(annotations: dict[str, list], domains: list[str], lines: list[int],
                     path: str | Path) -> dict[str, list]:
     """One task per (label column, domain value): the label where the row is in that domain, else absent."""
@@ -210,6 +225,7 @@ def load_csv(path: str | Path, format: str | None = None, *, text_column: str | 
     texts = [cell.strip() for cell in columns[names.index(text_name)]]
     annotations = {name: [None if c.strip() in NA_VALUES else c.strip() for c in columns[names.index(name)]]
                    for name in label_names}
+    warnings += missing_label_warnings(annotations, [line for line, _ in records], Path(path).name)
     if domain_column is not None:
         domains = [c.strip() for c in columns[names.index(domain_column)]]
         annotations = split_by_domain(annotations, domains, [line for line, _ in records], path)

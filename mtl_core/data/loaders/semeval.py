@@ -10,7 +10,7 @@ from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidd
 
 from ...errors import DataError
 from ..corpus import Corpus, make_corpus
-from .text_io import line_at, read_bytes
+from .text_io import UTF16_BOMS, line_at, read_bytes
 
 TASK_NAMES = {"anecdotes/miscellaneous": "misc"}  # category -> task name, where the category is unwieldy
 POLARITIES = ("positive", "negative", "neutral", "conflict")
@@ -23,7 +23,8 @@ def _parse(raw: bytes, path: str | Path) -> Any:
     """The XML root, parsed with defusedxml; every parser failure is a DataError."""
     declaration = raw.find(b"<!ENTITY")
     try:
-        return SafeET.fromstring(raw)
+        # entity declarations get their own message (below); any other DTD is refused as such
+        return SafeET.fromstring(raw, forbid_dtd=declaration < 0)
     except EntitiesForbidden as e:
         raise DataError(path, f"the XML declares the entity '{e.name}'. Entity declarations can expand to "
                         "gigabytes (the 'billion laughs' attack) or read other files (external "
@@ -33,10 +34,20 @@ def _parse(raw: bytes, path: str | Path) -> Any:
         raise DataError(path, f"the XML refers to an external resource ({e.sysid or e.pubid}), which MTL Lab "
                         "refuses to fetch or read.", NO_DTD_FIX) from None
     except DTDForbidden:
-        raise DataError(path, "the XML has a document type declaration, which MTL Lab refuses.",
-                        NO_DTD_FIX) from None
+        doctype = raw.find(b"<!DOCTYPE")
+        raise DataError(path, "the XML has a document type declaration (<!DOCTYPE>), which MTL Lab refuses.",
+                        NO_DTD_FIX, line=line_at(raw, doctype) if doctype >= 0 else None) from None
     except SafeET.ParseError as e:
         line = e.position[0] if getattr(e, "position", None) else None
+        declared = raw[:200].split(b"?>")[0].lower()
+        if not raw.startswith(UTF16_BOMS) and (b"encoding" not in declared or b"utf-8" in declared):
+            try:
+                raw.decode("utf-8-sig")  # a parse error from Latin-1 bytes in a UTF-8 file gets its own message
+            except UnicodeDecodeError as bad:
+                raise DataError(path, "the XML is not valid UTF-8 (Latin-1 or Windows text?).",
+                                "Re-save it as UTF-8, or name its encoding in the first line, e.g. "
+                                '<?xml version="1.0" encoding="ISO-8859-1"?>.',
+                                line=line_at(raw, bad.start)) from None
         raise DataError(path, f"cannot parse the XML: {e}.",
                         "Fix the XML at that line (an unclosed tag, or a bare '&' or '<' in the text "
                         "that should be written &amp; or &lt;).", line=line) from None
@@ -85,6 +96,10 @@ def load_semeval(path: str | Path, *, max_bytes: int | None = None) -> Corpus:
         texts.append(text.text or "")
         found.append(aspects)
     counts = Counter(task for aspects in found for task in aspects)
+    if not counts:
+        raise DataError(path, f"none of the {len(sentences)} sentence(s) has an <aspectCategory>: no task to learn.",
+                        'Load a file whose sentences list their aspects, e.g. <aspectCategories><aspectCategory '
+                        'category="food" polarity="positive"/></aspectCategories>.')
     tasks = sorted(counts, key=lambda t: (-counts[t], t))
     annotations = {t: [aspects.get(t) for aspects in found] for t in tasks}
     if repeated:
