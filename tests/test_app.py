@@ -77,11 +77,11 @@ def test_presets_whose_data_is_missing_say_how_to_get_it(tmp_path, monkeypatch):
 
 
 def test_tasks_page_counts_runs_and_queues_a_pairs_study(no_autostart):
-    at = run_app("pages/2_Tasks.py")
+    at = run_app("views/2_Tasks.py")
     assert not at.exception
     at.selectbox(key="tasks_source").set_value(
         next(o for o in at.selectbox(key="tasks_source").options if "Synthetic demo" in o)).run()
-    at.multiselect(key="tasks_tasks").set_value(["base", "related", "conflicting"]).run()
+    at.multiselect[0].set_value(["base", "related", "conflicting"]).run()
     at.radio(key="tasks_plan").set_value("pairs").run()
     at.slider(key="tasks_seeds").set_value(2).run()
     assert at.metric[0].value == "14"  # (3 alone + 3 pairs + all together) x 2 seeds
@@ -95,15 +95,15 @@ def test_tasks_page_counts_runs_and_queues_a_pairs_study(no_autostart):
 
 
 def test_tasks_page_rejects_a_bad_group(no_autostart):
-    at = run_app("pages/2_Tasks.py")
+    at = run_app("views/2_Tasks.py")
     at.radio(key="tasks_plan").set_value("groups").run()
-    at.text_input(key="tasks_groups").set_value("base+nosuchtask").run()
+    next(t for t in at.text_input if t.label.startswith("Groups")).set_value("base+nosuchtask").run()
     assert not at.exception
     assert any("nosuchtask" in e.value for e in at.error)
 
 
 def test_train_page_shows_runs_and_curves_of_a_finished_study(home):
-    at = run_app("pages/3_Train.py", study=home["newest"])
+    at = run_app("views/3_Train.py", study=home["newest"])
     assert not at.exception
     table = at.dataframe[0].value
     assert len(table) == 2 * 3 and set(table["status"]) == {"done"}
@@ -112,7 +112,7 @@ def test_train_page_shows_runs_and_curves_of_a_finished_study(home):
 
 def test_train_page_warns_when_studies_wait_without_a_worker(no_autostart):
     run_app().button(key="preset_synthetic-demo").click().run()
-    at = run_app("pages/3_Train.py")
+    at = run_app("views/3_Train.py")
     assert not at.exception
     assert any("no background worker" in w.value for w in at.warning)
     assert at.button(key="train_cancel")

@@ -1,6 +1,7 @@
 """The real thing: `streamlit run app.py` as a server, opened in headless Debian Chromium via Playwright."""
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
@@ -8,10 +9,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -25,13 +27,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tiny_studies):
-    """A Streamlit server over the tiny studies' home, bound to localhost; stopped after the test."""
+@contextmanager
+def serve(home: Path, **env_extra: str):
+    """`streamlit run app.py` over MTL Lab home ``home`` on a free localhost port; its URL until stopped."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian chromium is missing: `make test` installs it (apt-get install chromium).")
     port = free_port()
-    env = {**os.environ, "MTL_LAB_HOME": str(tiny_studies["home"])}
+    env = {**os.environ, "MTL_LAB_HOME": str(home), **env_extra}
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
          "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"],
@@ -51,6 +53,13 @@ def server(tiny_studies):
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@pytest.fixture
+def server(tiny_studies):
+    """A Streamlit server over the tiny studies' home, bound to localhost; stopped after the test."""
+    with serve(tiny_studies["home"]) as url:
+        yield url
 
 
 def test_home_page_renders_the_study_in_a_real_browser(server, tiny_studies, tmp_path):
@@ -94,3 +103,70 @@ def test_every_page_opens_without_an_error_in_a_real_browser(server, tiny_studie
         page.get_by_role("heading", name="Compare").first.wait_for(timeout=60_000)
         browser.close()
     assert not errors, errors
+
+
+def reviews_csv(datasets_dir: Path, path: Path, per_site: int = 150) -> Path:
+    """A CSV with two label columns from real sentences: sentiment (0/1) and the site (yelp/amazon)."""
+    rows = []
+    for site, name in (("yelp", "yelp_labelled.txt"), ("amazon", "amazon_cells_labelled.txt")):
+        lines = (datasets_dir / "uci_sentiment" / name).read_text(encoding="utf-8").splitlines()[:per_site]
+        rows += [(text.strip(), label.strip(), site) for text, label in (ln.rsplit("\t", 1) for ln in lines)]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["text", "sentiment", "site"])
+        writer.writerows(rows)
+    return path
+
+
+def test_upload_train_in_the_background_and_compare_in_a_real_browser(tmp_path, datasets_dir):
+    """A new user's path: upload a CSV, save it, queue a tiny study, close the tab, come back, see the chart."""
+    from mtl_core.jobs import stop_worker
+    from mtl_core.store import Store
+
+    home = tmp_path / "home"
+    data = reviews_csv(datasets_dir, tmp_path / "reviews.csv")
+    with serve(home, MTL_LAB_DATA_DIR=str(tmp_path / "no_data_here")) as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/Data", timeout=60_000)
+            page.locator('input[type="file"]').set_input_files(str(data))
+            page.get_by_text("300 examples, 2 task(s)").wait_for(timeout=60_000)  # preview and report
+            page.get_by_role("button", name="Save dataset").click()
+            page.get_by_text("Saved dataset reviews").wait_for(timeout=30_000)
+
+            page.goto(f"{url}/Tasks", timeout=60_000)
+            page.get_by_text("Queue the study").wait_for(timeout=60_000)
+            page.locator('[data-testid="stSelectbox"]').first.click()
+            page.get_by_role("option", name="dataset: reviews (300 examples)").click()
+            page.get_by_text("site", exact=True).first.wait_for(timeout=30_000)  # its tasks, all picked
+            epochs = page.get_by_label("Max epochs (early stopping on validation)")
+            expect(epochs).to_have_count(1, timeout=60_000)  # the previous data's widgets are gone
+            expect(epochs).to_have_value("15", timeout=30_000)  # this data's defaults, not the previous data's
+            epochs.fill("2")
+            epochs.press("Enter")
+            slider = page.get_by_role("slider").first  # seeds: 3 -> 2
+            slider.focus()
+            slider.press("ArrowLeft")
+            page.get_by_test_id("stMetricValue").get_by_text("6", exact=True).wait_for(timeout=30_000)  # (2 + all) x 2
+            page.wait_for_timeout(1000)
+            page.get_by_role("button", name="Queue the study").click()
+            page.get_by_text("Queued study").wait_for(timeout=60_000)
+            (study,) = [s for s in Store(home / "mtl_lab.sqlite").studies()]
+            assert study["spec"]["config"]["epochs"] == 2 and study["spec"]["seeds"] == 2
+            page.close()  # the tab goes away mid-training; the worker does not
+
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{url}/Train?study={study['id']}", timeout=60_000)
+            page.get_by_text(f"{study['name']}: done").wait_for(timeout=240_000)
+            page.goto(f"{url}/Compare?study={study['id']}", timeout=60_000)
+            page.get_by_role("heading", name="Compare").first.wait_for(timeout=60_000)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)
+            body = page.inner_text("body")
+            assert "sentiment" in body and "site" in body and "TF-IDF" in body
+            page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+        finally:
+            browser.close()
+            stop_worker(Store(home / "mtl_lab.sqlite"))
+    assert (tmp_path / "compare.png").stat().st_size > 10_000

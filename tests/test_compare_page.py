@@ -41,7 +41,7 @@ def home(studies, isolated_home, monkeypatch) -> dict:
 
 
 def open_compare(study_id: str) -> AppTest:
-    return open_page("pages/4_Compare.py", study=study_id)
+    return open_page("views/4_Compare.py", study=study_id)
 
 
 def charts(at: AppTest) -> list[dict]:

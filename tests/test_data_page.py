@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def data_page() -> AppTest:
-    return open_page("pages/1_Data.py")
+    return open_page("views/1_Data.py")
 
 
 def reuters_sample(datasets_dir: Path, rows: int = 120) -> bytes:

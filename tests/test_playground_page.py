@@ -14,7 +14,7 @@ SLIDERS = ("pg_overlap", "pg_contra", "pg_noise", "pg_n_a", "pg_n_b")
 
 
 def page(**query) -> AppTest:
-    return open_page("pages/6_Playground.py", **query)
+    return open_page("views/6_Playground.py", **query)
 
 
 def test_the_sliders_describe_the_study_that_would_run():

@@ -102,7 +102,7 @@ def test_tagging_tasks_give_one_tag_per_token(tmp_path, datasets_dir):
 
 
 def test_predict_page_shows_every_tasks_prediction(finished, store):
-    at = open_page("pages/5_Predict.py")
+    at = open_page("views/5_Predict.py")
     assert not at.exception
     assert at.selectbox(key="predict_run").value["setting"] == "all"
     assert "Type a sentence" in at.info[0].value

@@ -45,7 +45,7 @@ def sidebar(store: Store) -> None:
                        if active else "Queue: empty")
     current = st.query_params.get("study")
     if current:
-        st.sidebar.page_link("pages/4_Compare.py", label=f"Current study: {current}", icon="📊",
+        st.sidebar.page_link("views/4_Compare.py", label=f"Current study: {current}", icon="📊",
                              query_params={"study": current})
 
 

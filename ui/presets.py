@@ -44,7 +44,7 @@ def presets_ui(store: Store) -> None:
                 st.warning(f"Needs the {preset['dataset']} dataset, which is not on this machine yet.")
                 with st.expander("How to get it"):
                     st.caption(problem)
-                st.page_link("pages/1_Data.py", label="Fetch or import it on the Data page", icon="📥")
+                st.page_link("views/1_Data.py", label="Fetch or import it on the Data page", icon="📥")
                 continue
             if st.button("Start (3 seeds)", key=f"preset_{name}", type="primary"):
                 try:
@@ -53,4 +53,4 @@ def presets_ui(store: Store) -> None:
                     st.error(str(exc))
                 else:
                     st.success(f"Queued study {study_id}; the background worker trains it now.")
-                    st.page_link("pages/3_Train.py", label="Watch it train", icon="⏱️")
+                    st.page_link("views/3_Train.py", label="Watch it train", icon="⏱️")

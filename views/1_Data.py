@@ -168,4 +168,4 @@ if saved:
                  hide_index=True, key="data_saved")
 else:
     st.caption("None yet.")
-st.page_link("pages/2_Tasks.py", label="Next: pick tasks and start a study on the Tasks page", icon="🎯")
+st.page_link("views/2_Tasks.py", label="Next: pick tasks and start a study on the Tasks page", icon="🎯")

@@ -70,4 +70,4 @@ st.subheader("Does learning together help? (all tasks − alone, paired by seed)
 st.dataframe(pd.DataFrame(study_deltas(store, study["id"])), hide_index=True, key="home_deltas",
              column_config={c: NUM for c in ("single", "all", "delta", "ci_low", "ci_high")})
 st.caption("\"helps\" / \"hurts\" only when the 95% CI of the per-seed difference excludes 0.")
-st.page_link("pages/4_Compare.py", label="Open this study on the Compare page", icon="📊")
+st.page_link("views/4_Compare.py", label="Open this study on the Compare page", icon="📊")

@@ -1,6 +1,8 @@
 """Tasks: choose data, tasks, plan, seeds and budget; see the run count and time estimate; queue the study."""
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from mtl_core.config import RunConfig
@@ -34,39 +36,42 @@ def sources(store) -> dict[str, dict]:
     return found
 
 
-def config_ui(defaults: dict) -> dict:
+def config_ui(defaults: dict, k: str) -> dict:
     base = RunConfig.from_dict(defaults)
     c1, c2, c3 = st.columns(3)
     config = dict(defaults)
-    config["epochs"] = c1.number_input("Max epochs (early stopping on validation)", 1, 200, base.epochs, key="tasks_epochs")
+    config["epochs"] = c1.number_input("Max epochs (early stopping on validation)", 1, 200, base.epochs, key=f"{k}_epochs")
     config["head"] = c2.selectbox("Sentence head", ["pooled", "attention"], index=["pooled", "attention"].index(base.head),
-                                  key="tasks_head")
-    config["hidden"] = c3.select_slider("BiLSTM size", [16, 32, 64, 128, 256], value=base.hidden, key="tasks_hidden")
+                                  key=f"{k}_head")
+    config["hidden"] = c3.select_slider("BiLSTM size", [16, 32, 64, 128, 256], value=base.hidden, key=f"{k}_hidden")
     with st.expander("More options"):
         d1, d2, d3 = st.columns(3)
-        config["lr"] = d1.number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.4f", key="tasks_lr")
-        config["batch_size"] = d2.number_input("Batch size", 4, 512, base.batch_size, key="tasks_batch")
-        config["patience"] = d3.number_input("Patience (epochs)", 1, 50, base.patience, key="tasks_patience")
-        config["class_weights"] = d1.checkbox("Class weights (imbalanced labels)", base.class_weights, key="tasks_cw")
+        config["lr"] = d1.number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.4f", key=f"{k}_lr")
+        config["batch_size"] = d2.number_input("Batch size", 4, 512, base.batch_size, key=f"{k}_batch")
+        config["patience"] = d3.number_input("Patience (epochs)", 1, 50, base.patience, key=f"{k}_patience")
+        config["class_weights"] = d1.checkbox("Class weights (imbalanced labels)", base.class_weights, key=f"{k}_cw")
     return config
 
 
 options = sources(store)
 if not options:
     st.info("No data yet: save a dataset on the Data page, or fetch a catalog dataset.")
-    st.page_link("pages/1_Data.py", label="Go to the Data page", icon="📥")
+    st.page_link("views/1_Data.py", label="Go to the Data page", icon="📥")
     st.stop()
 label = st.selectbox("Data", list(options), key="tasks_source")
+# Widgets that depend on the data get keys of their own per data source, so picking other data shows its
+# tasks, defaults and name instead of the previous data's (the browser keeps a widget's value per key).
+k = "tasks_" + hashlib.sha1(label.encode()).hexdigest()[:8]
 chosen = options[label]
-tasks = st.multiselect("Tasks", chosen["tasks"], default=chosen["tasks"], key="tasks_tasks")
+tasks = st.multiselect("Tasks", chosen["tasks"], default=chosen["tasks"], key=f"{k}_tasks")
 plan = st.radio("Plan", list(PLANS), format_func=lambda p: f"{p}: {PLANS[p]}", horizontal=True, key="tasks_plan")
 groups = None
 if plan == "groups":
-    text = st.text_input("Groups (tasks joined by +, groups separated by commas)", "+".join(tasks[:2]), key="tasks_groups")
+    text = st.text_input("Groups (tasks joined by +, groups separated by commas)", "+".join(tasks[:2]), key=f"{k}_groups")
     groups = [[t.strip() for t in g.split("+") if t.strip()] for g in text.split(",") if g.strip()]
 seeds = st.slider("Seeds (repeats with different random initialisation)", 1, 10, 3, key="tasks_seeds")
 defaults = get_preset(chosen["preset"]).get("config", {}) if "preset" in chosen else {}
-config = config_ui(defaults)
+config = config_ui(defaults, k)
 
 if "preset" in chosen:
     spec = StudySpec.from_preset(chosen["preset"], tasks=tasks, seeds=seeds, plan=plan)
@@ -75,7 +80,7 @@ else:
 spec.config = config
 if groups is not None:
     spec.groups = groups
-name = st.text_input("Study name", spec.name, key="tasks_name")
+name = st.text_input("Study name", spec.name, key=f"{k}_name")
 spec.name = name or spec.name
 if len(tasks) < 1:
     st.warning("Pick at least one task.")
@@ -103,4 +108,4 @@ if st.button("Queue the study", type="primary", key="tasks_submit"):
         st.error(str(exc))
     else:
         st.success(f"Queued study {plain(study_id)}.")
-        st.page_link("pages/3_Train.py", label="Watch it train", icon="⏱️")
+        st.page_link("views/3_Train.py", label="Watch it train", icon="⏱️")
