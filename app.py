@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.auth import require_password
+
 st.set_page_config(page_title="MTL Lab", page_icon="🧪", layout="wide")
+require_password()
 PAGES = [
     st.Page("views/0_Home.py", title="Home", icon="🏠", default=True),
     st.Page("views/1_Data.py", title="Data", icon="📥", url_path="Data"),

@@ -152,3 +152,17 @@ def test_lead_rows_pick_each_tasks_lead_metric(home):
         ("base", "single"), ("base", "all"), ("base", "tfidf-lr"),
         ("related", "single"), ("related", "all"), ("related", "tfidf-lr")]
     assert all(r["n_seeds"] == 2 for r in rows if r["setting"] != "tfidf-lr")
+
+
+def test_a_shared_server_asks_for_its_password_first(monkeypatch):
+    monkeypatch.setenv("MTL_LAB_PASSWORD", "correct horse")
+    at = run_app()
+    assert not at.exception
+    assert not at.get("plotly_chart") and not any(b.key == "preset_synthetic-demo" for b in at.button)
+    at.text_input(key="auth_password").set_value("wrong").run()
+    at.button[0].click().run()
+    assert any("Wrong password" in e.value for e in at.error)
+    at.text_input(key="auth_password").set_value("correct horse").run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.button(key="preset_synthetic-demo")  # the home page, at last
