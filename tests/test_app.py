@@ -159,10 +159,10 @@ def test_a_shared_server_asks_for_its_password_first(monkeypatch):
     at = run_app()
     assert not at.exception
     assert not at.get("plotly_chart") and not any(b.key == "preset_synthetic-demo" for b in at.button)
-    at.text_input(key="auth_password").set_value("wrong").run()
-    at.button[0].click().run()
+    at.text_input(key="auth_password").set_value("wrong")
+    at.button[0].click().run()  # a form sends its fields with the submit click
     assert any("Wrong password" in e.value for e in at.error)
-    at.text_input(key="auth_password").set_value("correct horse").run()
+    at.text_input(key="auth_password").set_value("correct horse")
     at.button[0].click().run()
     assert not at.exception
     assert at.button(key="preset_synthetic-demo")  # the home page, at last
