@@ -21,6 +21,14 @@ from ui.common import plain
 
 Export = Callable[[object, str, str], None]
 
+
+def chart_with_help(fig, key: str, help_md: str, export: Export, name: str) -> None:
+    """A chart with its classroom explanation beside it, and its export buttons below."""
+    left, right = st.columns([3, 1])
+    left.plotly_chart(fig, key=key)
+    right.markdown(help_md)
+    export(fig, name, key)
+
 AFFINITY_HELP = (
     "**Lookahead affinity**: take one training step on the column task only, and see how the row task's loss "
     "changes. Blue: the partner's step lowered it (the tasks agree), red: raised it. Cheap — measured during "
@@ -55,10 +63,7 @@ def affinity_ui(store: Store, study_id: str, tasks: list[str], export: Export) -
     if rows:
         st.subheader("Lookahead affinity between tasks")
         fig = affinity_heatmap(rows, tasks)
-        left, right = st.columns([3, 1])
-        left.plotly_chart(fig, key="compare_affinity")
-        right.markdown(AFFINITY_HELP)
-        export(fig, "affinity", "compare_affinity")
+        chart_with_help(fig, "compare_affinity", AFFINITY_HELP, export, "affinity")
     return rows
 
 
@@ -72,19 +77,13 @@ def conflict_ui(store: Store, study_id: str, export: Export) -> None:
                        format_func=lambda s: "the all-task model" if s == "all" else f"{s} runs") \
         if len(settings) > 1 else settings[0]
     fig = conflict_over_time([r for r in rows if r["setting"] == setting])
-    left, right = st.columns([3, 1])
-    left.plotly_chart(fig, key="compare_conflict")
-    right.markdown(CONFLICT_HELP)
-    export(fig, "gradient_conflict", "compare_conflict")
+    chart_with_help(fig, "compare_conflict", CONFLICT_HELP, export, "gradient_conflict")
 
 
 def graph_ui(transfer: list[dict], tasks: list[str], export: Export) -> None:
     st.subheader("Which task helps which")
     fig = relation_graph(transfer, tasks)
-    left, right = st.columns([3, 1])
-    left.plotly_chart(fig, key="compare_graph")
-    right.markdown(GRAPH_HELP)
-    export(fig, "task_graph", "compare_graph")
+    chart_with_help(fig, "compare_graph", GRAPH_HELP, export, "task_graph")
 
 
 def grouping_ui(store: Store, study_id: str, tasks: list[str], transfer: list[dict], affinity: list[dict],

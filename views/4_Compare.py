@@ -13,7 +13,7 @@ from mtl_core.relatedness_charts import settings_chart, transfer_heatmap
 from mtl_core.summary import COLUMNS, summary_rows
 from mtl_core.transfer import TRANSFER_COLUMNS, transfer_matrix
 from ui.common import NUM, get_store, pick_study, plain, sidebar
-from ui.relatedness import relatedness_ui
+from ui.relatedness import chart_with_help, relatedness_ui
 
 st.set_page_config(page_title="Compare · MTL Lab", page_icon="🧪", layout="wide")
 st.title("Compare")
@@ -85,10 +85,7 @@ st.caption(f"Study **{plain(study['name'])}** · plan {plain(study['spec'].get('
 st.subheader("Single-task vs multitask, per task")
 simple = {r["setting"] for r in chart_rows} <= {"single", "all", "tfidf-lr"}
 fig = comparison_chart(chart_rows) if simple else settings_chart(chart_rows)
-left, right = st.columns([3, 1])
-left.plotly_chart(fig, key="compare_chart")
-right.markdown(CHART_HELP)
-export_ui(fig, "comparison", "compare_chart")
+chart_with_help(fig, "compare_chart", CHART_HELP, export_ui, "comparison")
 
 st.subheader("Gain over training alone")
 deltas = study_setting_deltas(store, study["id"])
@@ -103,10 +100,7 @@ transfer = transfer_matrix(store, study["id"])
 if transfer:
     st.subheader("Transfer between pairs of tasks")
     heat = transfer_heatmap(transfer, list(lead))
-    left, right = st.columns([3, 1])
-    left.plotly_chart(heat, key="compare_transfer")
-    right.markdown(HEATMAP_HELP)
-    export_ui(heat, "transfer", "compare_transfer")
+    chart_with_help(heat, "compare_transfer", HEATMAP_HELP, export_ui, "transfer")
 relatedness_ui(store, study["id"], list(lead), transfer, export_ui)
 
 curves_ui(study, lead)
