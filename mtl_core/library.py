@@ -25,7 +25,8 @@ from .store import Store
 
 UPLOAD_MB_ENV = "MTL_LAB_MAX_UPLOAD_MB"
 DEFAULT_UPLOAD_MB = 50
-UPLOAD_TYPES = ("csv", "tsv", "tab", "txt", "xml", "conll", "iob", "bio")
+UPLOAD_TYPES = ("csv", "tsv", "tab", "txt", "xml", "conll", "iob", "bio",
+                "train", "testa", "testb", "test", "dev")  # the CoNLL shared tasks name files esp.train, esp.testa, ...
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; our temporary ".<hex>.part" name needs some
 HASH_CHARS = 16  # sha256 prefix naming an upload's folder: collisions need ~2^32 different uploads
 SCHEMA = """CREATE TABLE IF NOT EXISTS datasets (

@@ -138,3 +138,19 @@ def test_catalog_lists_datasets_and_imports_from_a_folder(datasets_dir):
     assert not at.exception and not at.error
     assert sorted(p.name for p in (mtl_home() / "data" / "uci_sentiment").iterdir()) == [
         "amazon_cells_labelled.txt", "imdb_labelled.txt", "yelp_labelled.txt"]
+
+
+@pytest.mark.parametrize("folder, name, mime, expected", [
+    ("uci_sentiment", "amazon_cells_labelled.txt", "text/plain", "1000 examples, 1 task(s)"),
+    ("semeval2014_restaurants", "Restaurants_Train_v2.xml", "text/xml", "3041 examples, 5 task(s)"),
+    ("conll2002_spanish", "esp.testa", "text/plain", "2 task(s)"),
+])
+def test_each_supported_format_uploads_to_a_preview_and_a_saved_dataset(datasets_dir, folder, name, mime, expected):
+    at = data_page()
+    at.file_uploader(key="data_upload").set_value([(name, (datasets_dir / folder / name).read_bytes(), mime)]).run()
+    assert not at.exception and not at.error
+    assert any(expected in m.value for m in at.markdown)
+    assert len(at.dataframe[0].value) > 0  # the preview
+    at.button(key="up_save").click().run()
+    (saved,) = library.list_datasets()
+    assert saved["n_examples"] > 0
