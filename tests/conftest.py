@@ -28,24 +28,14 @@ def isolated_home(tmp_path, monkeypatch):
     yield
 
 
-def tiny_study(store, name: str, tasks: list[str], seeds: int) -> str:
-    """A real synthetic-demo study, shrunk to run in seconds on a CPU."""
-    from mtl_core.study import StudySpec, run_study
-
-    spec = StudySpec.from_preset("synthetic-demo", name=name, seeds=seeds)
-    spec.config.update(epochs=3, hidden=16, emb_dim=16)
-    spec.tasks = tasks
-    study_id, _ = run_study(spec, store, echo=lambda line: None, save_models=False)
-    return study_id
-
-
 @pytest.fixture(scope="session")
 def tiny_studies(tmp_path_factory) -> dict:
     """One MTL Lab home with two finished studies: a one-task 'older' and the newest two-task 'tiny demo'."""
     from mtl_core.store import Store
+    from studies import tiny_study
 
     home = tmp_path_factory.mktemp("app_home")
     store = Store(home / "mtl_lab.sqlite")  # where paths.store_path() looks for MTL_LAB_HOME=home
-    older = tiny_study(store, "older [one task]", ["base"], seeds=1)
-    newest = tiny_study(store, "tiny demo", ["base", "related"], seeds=2)
+    older = tiny_study(store, ["base"], seeds=1, name="older [one task]")
+    newest = tiny_study(store, ["base", "related"], seeds=2, name="tiny demo")
     return {"home": home, "older": older, "newest": newest}

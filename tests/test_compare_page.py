@@ -6,32 +6,25 @@ from pathlib import Path
 
 import pytest
 from app_pages import open_page
+from studies import tiny_study
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.compare import HELPS, HURTS, UNCLEAR
 from mtl_core.export import ExportError, figure_png
 from mtl_core.relatedness_charts import transfer_heatmap
 from mtl_core.store import Store
-from mtl_core.study import StudySpec, run_study
 from mtl_core.transfer import transfer_matrix
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Compare.py")
 TASKS = ["base", "related", "conflicting"]
 
 
-def tiny(store: Store, plan: str, tasks: list[str], seeds: int) -> str:
-    spec = StudySpec.from_preset("synthetic-demo", name=f"tiny {plan}", seeds=seeds, plan=plan)
-    spec.config.update(epochs=3, hidden=16, emb_dim=16)
-    spec.tasks = tasks
-    return run_study(spec, store, echo=lambda line: None, save_models=False)[0]
-
-
 @pytest.fixture(scope="module")
 def studies(tmp_path_factory) -> dict:
     home = tmp_path_factory.mktemp("compare_home")
     store = Store(home / "mtl_lab.sqlite")  # where paths.store_path() looks for MTL_LAB_HOME=home
-    return {"home": home, "store": store, "pairs": tiny(store, "pairs", TASKS, seeds=2),
-            "plain": tiny(store, "singles+all", ["base", "related"], seeds=1)}
+    return {"home": home, "store": store, "pairs": tiny_study(store, plan="pairs", tasks=TASKS, seeds=2),
+            "plain": tiny_study(store, plan="singles+all", tasks=["base", "related"], seeds=1)}
 
 
 @pytest.fixture

@@ -96,13 +96,19 @@ def test_task_gradients_use_only_shared_parameters_and_rows_holding_the_label():
     assert set(task_gradients(model, ids, lengths, targets, ["a", "b"])) == {"a"}
 
 
-def test_measuring_does_not_change_training():
+def trained_with_and_without(**probe):
+    """The same seeded run without and with a measuring ``probe`` option; asserts training was not changed."""
     p = prepared({"shared_cues": 6, "contradicting_cues": 6, "private_cues": 0}, n=200)
     off = train(p, seed=1, epochs=3, word_dropout=0.1)
-    on = train(p, seed=1, epochs=3, word_dropout=0.1, grad_every=1)
+    on = train(p, seed=1, epochs=3, word_dropout=0.1, **probe)
     assert on.test_scores == off.test_scores and on.best_epoch == off.best_epoch
     train_loss = lambda r: [c["value"] for c in r.curves if c["name"] == "train_loss"]  # noqa: E731
     assert train_loss(on) == train_loss(off)
+    return off, on
+
+
+def test_measuring_does_not_change_training():
+    off, on = trained_with_and_without(grad_every=1)
     assert not any(c["name"].startswith("grad_") for c in off.curves)
     names = {(c["task"], c["name"]) for c in on.curves if c["name"].startswith("grad_")}
     assert names == {("a|b", "grad_cosine"), ("a|b", "grad_conflict_rate"), ("a|b", "grad_norm_ratio")}

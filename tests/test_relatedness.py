@@ -19,7 +19,7 @@ from mtl_core.errors import ConfigError
 from mtl_core.grouping import MAX_TASKS, best_grouping, partitions
 from mtl_core.models import build_model
 from mtl_core.relatedness import agreement, spearman
-from test_interference import CONFIG, prepared, train
+from test_interference import CONFIG, prepared, train, trained_with_and_without
 
 
 def affinities(result) -> dict[str, list[float]]:
@@ -106,12 +106,7 @@ def test_lookahead_restores_the_shared_parameters_exactly():
 
 
 def test_affinity_measurement_does_not_change_training():
-    p = prepared({"shared_cues": 6, "contradicting_cues": 6, "private_cues": 0}, n=200)
-    off = train(p, seed=1, epochs=3, word_dropout=0.1)
-    on = train(p, seed=1, epochs=3, word_dropout=0.1, affinity_every=1)
-    assert on.test_scores == off.test_scores and on.best_epoch == off.best_epoch
-    loss = lambda r: [c["value"] for c in r.curves if c["name"] == "train_loss"]  # noqa: E731
-    assert loss(on) == loss(off)
+    off, on = trained_with_and_without(affinity_every=1)
     assert set(affinities(on)) == {"a>b", "b>a"} and all(len(v) == 3 for v in affinities(on).values())
     assert not affinities(off)
     with pytest.raises(ConfigError, match="'affinity_every'"):

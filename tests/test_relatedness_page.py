@@ -6,22 +6,15 @@ import json
 
 import pytest
 from app_pages import open_page
+from studies import tiny_study
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.relation_charts import (INTERFERENCE, NEUTRAL, SYNERGY, affinity_heatmap, conflict_over_time,
                                       estimate_scatter, gradient_settings, relation_graph)
 from mtl_core.store import Store
-from mtl_core.study import StudySpec, run_study
 from ui.relatedness import grouping_explanation, trust_sentence
 
 TASKS = ["base", "related", "conflicting"]
-
-
-def tiny(store: Store, plan: str, tasks: list[str], seeds: int, **config) -> str:
-    spec = StudySpec.from_preset("synthetic-demo", name=f"tiny {plan}", seeds=seeds, plan=plan)
-    spec.config.update(epochs=2, hidden=16, emb_dim=16, **config)
-    spec.tasks = tasks
-    return run_study(spec, store, echo=lambda line: None, save_models=False)[0]
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +22,8 @@ def studies(tmp_path_factory) -> dict:
     home = tmp_path_factory.mktemp("relatedness_home")
     store = Store(home / "mtl_lab.sqlite")  # where paths.store_path() looks for MTL_LAB_HOME=home
     return {"home": home, "store": store,
-            "pairs": tiny(store, "pairs", TASKS, seeds=2, grad_every=5, affinity_every=5),
-            "plain": tiny(store, "singles+all", ["base", "related"], seeds=1)}
+            "pairs": tiny_study(store, plan="pairs", tasks=TASKS, seeds=2, epochs=2, grad_every=5, affinity_every=5),
+            "plain": tiny_study(store, plan="singles+all", tasks=["base", "related"], seeds=1, epochs=2)}
 
 
 @pytest.fixture

@@ -1,0 +1,14 @@
+"""Real synthetic-demo studies, shrunk to run in seconds on a CPU, for tests that need finished studies."""
+from __future__ import annotations
+
+from mtl_core.store import Store
+from mtl_core.study import StudySpec, run_study
+
+
+def tiny_study(store: Store, tasks: list[str], seeds: int, plan: str = "singles+all", name: str | None = None,
+               epochs: int = 3, **config) -> str:
+    """Run a tiny study of ``tasks`` into ``store`` (no checkpoints) and return its id."""
+    spec = StudySpec.from_preset("synthetic-demo", name=name or f"tiny {plan}", seeds=seeds, plan=plan)
+    spec.config.update(epochs=epochs, hidden=16, emb_dim=16, **config)
+    spec.tasks = tasks
+    return run_study(spec, store, echo=lambda line: None, save_models=False)[0]
