@@ -1,0 +1,20 @@
+"""Sharing architectures: how tasks share parameters. One file per architecture, one registry line each.
+
+To add one: write ``models/sharing/NAME.py`` with a ``SharingModel`` subclass (``description``, ``from_parts``,
+``forward``, ``shared_parameters``, optionally ``extra_loss``) and add it to ``SHARING`` below.
+"""
+from .base import ModelParts, SharingModel, module_key
+from .cascade import CascadeModel
+from .cross_stitch import CrossStitchModel
+from .hard import HardSharingModel
+from .shared_private import SharedPrivateModel
+
+SHARING: dict[str, type[SharingModel]] = {
+    "hard": HardSharingModel,
+    "cascade": CascadeModel,
+    "cross_stitch": CrossStitchModel,
+    "shared_private": SharedPrivateModel,
+}
+
+__all__ = ["SHARING", "ModelParts", "SharingModel", "HardSharingModel", "CascadeModel", "CrossStitchModel",
+           "SharedPrivateModel", "module_key"]
