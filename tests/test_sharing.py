@@ -260,7 +260,8 @@ def test_shared_private_orthogonality_penalty_is_on_real_tokens(backbone):
     model(ids, lengths, ["pos", "topic"])
     mask = ids != 0
     s = states["shared"][mask]                                                             # (N, Ds)
-    expected = 0.5 * sum(((s.T @ states[t][mask]) ** 2).sum() for t in ("pos", "topic"))
+    unit = lambda x: x / x.norm(dim=-1, keepdim=True)  # noqa: E731 - token states of unit length
+    expected = 0.5 * sum(((unit(s).T @ unit(states[t][mask]) / len(s)) ** 2).sum() for t in ("pos", "topic"))
     torch.testing.assert_close(model.extra_loss(), expected)
     assert model.extra_loss() > 0
 

@@ -1,30 +1,57 @@
-"""Backbones: token ids -> contextual token states."""
+"""Backbones: token ids -> contextual token states, as an embedder followed by an encoder.
+
+``BACKBONES`` names the choices a user sees (``RunConfig.backbone``): a word embedder with a BiLSTM, a 1-D CNN or
+a small Transformer encoder trained from scratch, or the pretrained MiniLM encoder (frozen or fine-tuned).
+"""
 from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .embedders import PretrainedEmbedder, WordEmbedder
+from .encoders import ENCODERS
+
+BACKBONES = {
+    "bilstm": "word embeddings + BiLSTM (from scratch)",
+    "cnn": "word embeddings + 1-D CNN (from scratch)",
+    "transformer": "word embeddings + small Transformer encoder (from scratch)",
+    "minilm": "pretrained MiniLM-L6 encoder (word-piece states per word; frozen or fine-tuned)",
+}
+PRETRAINED = {"minilm"}
 
 
-class BiLSTMBackbone(nn.Module):
-    """Embedding -> dropout -> BiLSTM over packed sequences (padding never enters the recurrence)."""
-
-    def __init__(self, vocab_size: int, emb_dim: int = 100, hidden: int = 128, layers: int = 1,
-                 dropout: float = 0.5, vectors: torch.Tensor | None = None):
+class Backbone(nn.Module):
+    def __init__(self, embedder: nn.Module, encoder: nn.Module):
         super().__init__()
-        self.embedding = nn.Embedding(vocab_size, emb_dim, padding_idx=0)
-        if vectors is not None:  # (vocab_size, emb_dim) pretrained rows; zero rows keep their random init
-            found = vectors.abs().sum(dim=1) > 0
-            with torch.no_grad():
-                self.embedding.weight[found] = vectors[found]
-        self.dropout = nn.Dropout(dropout)
-        self.lstm = nn.LSTM(emb_dim, hidden, num_layers=layers, batch_first=True, bidirectional=True,
-                            dropout=dropout if layers > 1 else 0.0)
-        self.out_dim = 2 * hidden
+        self.embedder = embedder
+        self.encoder = encoder
+        self.out_dim = encoder.out_dim
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        x = self.dropout(self.embedding(ids))                                   # (B, T, E)
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        states, _ = self.lstm(packed)
-        states, _ = pad_packed_sequence(states, batch_first=True, total_length=ids.shape[1])
-        return states                                                           # (B, T, 2H)
+        return self.encoder(self.embedder(ids, lengths), lengths, ids != 0)     # (B, T, D)
+
+
+def make_embedder(config, vocab_size: int, itos: list[str] | None = None,
+                  vectors: torch.Tensor | None = None) -> nn.Module:
+    if config.backbone in PRETRAINED:
+        if itos is None:
+            raise ValueError("The pretrained backbone needs the vocabulary's words (itos).")
+        return PretrainedEmbedder(itos, tune=config.tune_pretrained, dropout=min(config.dropout, 0.1))
+    emb_dim = vectors.shape[1] if vectors is not None else config.emb_dim
+    return WordEmbedder(vocab_size, emb_dim, config.dropout, vectors)
+
+
+def make_encoder(config, in_dim: int, level: bool = False) -> nn.Module:
+    """The configured encoder over ``in_dim`` features. ``level``: an encoder that sharing architectures stack
+    or duplicate per task; over a pretrained embedder that is a BiLSTM (its own encoder is the embedder)."""
+    name = config.backbone
+    if name in PRETRAINED:
+        name = "bilstm" if level else "none"
+    dropout = 0.1 if name == "transformer" else config.dropout
+    return ENCODERS[name](in_dim, hidden=config.hidden, layers=config.layers, dropout=dropout)
+
+
+def make_backbone(config, vocab_size: int, itos: list[str] | None = None,
+                  vectors: torch.Tensor | None = None) -> Backbone:
+    embedder = make_embedder(config, vocab_size, itos, vectors)
+    return Backbone(embedder, make_encoder(config, embedder.out_dim))

@@ -1,21 +1,47 @@
-"""Build a model for a set of tasks from a RunConfig."""
+"""Build a run's model from its tasks and RunConfig: backbone choice x sharing architecture x heads."""
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from ..config import RunConfig
 from ..tasks import TAGGING, TaskSpec
-from .backbones import BiLSTMBackbone
+from .backbones import PRETRAINED, make_backbone, make_embedder, make_encoder
 from .heads import SENTENCE_HEADS, TokenTagger
-from .multitask import HardSharingModel
+from .reversal import ReversedHead
+from .sharing import SHARING, ModelParts, SharingModel
+
+
+def model_parts(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
+                vectors: torch.Tensor | None = None, itos: list[str] | None = None,
+                adversarial: frozenset = frozenset()) -> ModelParts:
+    def head(task: str, in_dim: int) -> nn.Module:
+        spec = tasks[task]
+        head_cls = TokenTagger if spec.kind == TAGGING else SENTENCE_HEADS[config.head]
+        made = head_cls(in_dim, max(2, spec.num_classes), config.dropout)
+        return ReversedHead(made, config.reversal_scale) if task in adversarial else made
+
+    return ModelParts(specs=tasks, config=config,
+                      embedder=lambda: make_embedder(config, vocab_size, itos, vectors),
+                      encoder=lambda in_dim: make_encoder(config, in_dim, level=True),
+                      head=head, backbone=lambda: make_backbone(config, vocab_size, itos, vectors),
+                      adversarial=frozenset(adversarial))
 
 
 def build_model(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
-                vectors: torch.Tensor | None = None) -> HardSharingModel:
-    emb_dim = vectors.shape[1] if vectors is not None else config.emb_dim
-    backbone = BiLSTMBackbone(vocab_size, emb_dim, config.hidden, config.layers, config.dropout, vectors)
-    heads = {}
-    for name, spec in tasks.items():
-        head_cls = TokenTagger if spec.kind == TAGGING else SENTENCE_HEADS[config.head]
-        heads[name] = head_cls(backbone.out_dim, max(2, spec.num_classes), config.dropout)
-    return HardSharingModel(backbone, heads)
+                vectors: torch.Tensor | None = None, itos: list[str] | None = None,
+                adversarial: frozenset = frozenset()) -> SharingModel:
+    return SHARING[config.sharing].from_parts(model_parts(tasks, vocab_size, config, vectors, itos, adversarial))
+
+
+def parameter_groups(model: nn.Module, config: RunConfig) -> list[dict]:
+    """Optimizer groups: a fine-tuned pretrained encoder learns at ``pretrained_lr``, everything else at ``lr``."""
+    pretrained = [p for name, p in model.named_parameters()
+                  if ".encoder." in f".{name}" and "embedder" in name and p.requires_grad] \
+        if config.backbone in PRETRAINED else []
+    ids = {id(p) for p in pretrained}
+    rest = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
+    groups = [{"params": rest, "lr": config.lr}]
+    if pretrained:
+        groups.append({"params": pretrained, "lr": config.pretrained_lr})
+    return groups

