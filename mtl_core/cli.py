@@ -14,6 +14,34 @@ from .errors import MTLLabError
 from .sources import load_presets
 
 
+def add_method_options(s: argparse.ArgumentParser) -> None:
+    """--sharing, --backbone, --weighting, --sampling, --aux: choices generated from the registries."""
+    from .auxiliary import AUXILIARY
+    from .config import SAMPLING
+    from .models.backbones import BACKBONES
+    from .models.sharing import SHARING
+    from .weighting import REGISTRY
+
+    m = s.add_argument_group("multitask method (recorded with every run)")
+    m.add_argument("--sharing", choices=list(SHARING), help="how tasks share parameters (default: hard)")
+    m.add_argument("--cascade-order", help="with --sharing cascade: tasks from the lowest level up, comma-separated")
+    m.add_argument("--backbone", choices=list(BACKBONES), help="encoder (default: bilstm); minilm is pretrained")
+    m.add_argument("--tune-pretrained", action="store_true", help="fine-tune the pretrained backbone (default: frozen)")
+    m.add_argument("--weighting", choices=list(REGISTRY), help="loss weighting or gradient combination (default: equal)")
+    m.add_argument("--sampling", choices=list(SAMPLING), help="task sampling (default: proportional)")
+    m.add_argument("--aux", help=f"automatic auxiliary tasks, comma-separated: {', '.join(AUXILIARY)}")
+
+
+def method_overrides(args) -> dict:
+    """RunConfig options named by the method flags that were given."""
+    values = {"sharing": args.sharing, "backbone": args.backbone, "weighting": args.weighting,
+              "sampling": args.sampling,
+              "cascade_order": [t.strip() for t in args.cascade_order.split(",")] if args.cascade_order else None,
+              "aux": [a.strip() for a in args.aux.split(",") if a.strip()] if args.aux else None,
+              "tune_pretrained": True if args.tune_pretrained else None}
+    return {k: v for k, v in values.items() if v is not None}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mtl_core", description="MTL Lab: which NLP tasks help each other.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -33,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--groups", help='with --plan groups: tasks joined by "+", groups by ",", e.g. "a+b,c"')
     s.add_argument("--seeds", type=int, default=3)
     s.add_argument("--epochs", type=int, help="maximum epochs per run (early stopping on validation)")
+    add_method_options(s)
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any RunConfig option, e.g. hidden=64")
     s.add_argument("--data-dir", help="folder holding datasets (else $MTL_LAB_DATA_DIR, then ~/.mtl_lab/data)")
     s.add_argument("--out", required=True, help="folder for summary.csv (and predictions)")
@@ -45,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--start-worker", action="store_true", help="start a background worker if none is running")
     w = sub.add_parser("worker", help="serve the study queue (the app starts one itself when needed)")
     w.add_argument("--store", help="the SQLite store whose queue to serve (default: MTL_LAB_HOME/mtl_lab.sqlite)")
+    w.add_argument("--workers", type=_positive, default=1, metavar="N",
+                   help="worker processes to start on this store (default 1); several may serve one store")
 
     sub.add_parser("presets", help="list the presets")
 
@@ -92,7 +123,7 @@ def cmd_study(args) -> int:
     from .store import Store
     from .summary import format_table, summary_rows, write_summary
 
-    overrides = _parse_sets(args.set)
+    overrides = {**method_overrides(args), **_parse_sets(args.set)}
     if args.epochs:
         overrides["epochs"] = args.epochs
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
@@ -143,9 +174,15 @@ def submit(spec, start_worker: bool) -> int:
 
 
 def cmd_worker(args) -> int:
-    from .worker import run_worker
+    from .worker import run_workers
 
-    return run_worker(args.store)
+    return run_workers(args.store, args.workers)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1. Got {text!r} instead")
+    return int(text)
 
 
 def _parse_groups(text: str | None, plan: str | None) -> list[list[str]] | None:

@@ -1,12 +1,12 @@
 """RunConfig: every knob of one training run, stored with each result. Unknown keys fail loudly."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 from .errors import ConfigError
 
 HEADS = ("pooled", "attention")
-SAMPLING = ("proportional",)
+SAMPLING = ("proportional", "temperature", "round_robin")
 SELECTION = ("metric", "pooled", "loss")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -21,6 +21,15 @@ class RunConfig:
     word_dropout: float = 0.0   # share of training tokens replaced by <oov>, so the OOV vector is learned
     head: str = "pooled"        # sentence heads: "pooled" (mean+max) or "attention" (one query per task)
     use_vectors: bool = True    # initialise embeddings from an installed spaCy pipeline's vectors, if any
+    backbone: str = "bilstm"    # models.backbones.BACKBONES: bilstm | cnn | transformer | minilm (pretrained)
+    tune_pretrained: bool = False  # minilm: fine-tune it (True) or keep it frozen, its states cached (False)
+    pretrained_lr: float = 5e-5    # learning rate of a fine-tuned pretrained encoder (the rest uses lr)
+    sharing: str = "hard"       # models.sharing.SHARING: hard | cascade | cross_stitch | shared_private
+    cascade_order: list = field(default_factory=list)  # cascade: tasks from the lowest level up (others on top)
+    reversal_scale: float = 1.0  # gradient-reversal strength for adversarial (domain) heads
+    ortho_weight: float = 0.1   # shared_private: weight of the shared/private orthogonality penalty (in [0, 1])
+    aux: list = field(default_factory=list)  # automatic auxiliary tasks (mtl_core.auxiliary.AUXILIARY)
+    missing_word_rate: float = 0.15  # aux "missing_word": share of tokens hidden (and predicted) per batch
     # data
     min_freq: int = 1
     max_len: int = 120          # tokens kept per text
@@ -35,7 +44,10 @@ class RunConfig:
                                 # metric (mean over tasks), "pooled" (weighted by validation labels), or "loss"
     clip: float = 1.0
     class_weights: bool = False
-    sampling: str = "proportional"
+    sampling: str = "proportional"  # proportional | temperature (task share ~ size**sampling_alpha) | round_robin
+    sampling_alpha: float = 0.5
+    weighting: str = "equal"    # mtl_core.weighting.REGISTRY: loss weighting or gradient combination
+    task_weights: dict = field(default_factory=dict)  # "manual" weighting: task -> weight (default 1.0)
     device: str = "auto"
     amp: bool = True            # bfloat16 autocast on CUDA only
     grad_every: int = 0         # measure gradient interference between tasks every N optimizer steps (0: off)
@@ -47,6 +59,7 @@ class RunConfig:
             value = getattr(self, name)
             if value not in allowed:
                 raise ConfigError(f"The '{name}' option must be one of {set(allowed)}. Got {value!r} instead.")
+        self._check_registries()
         for name in ("emb_dim", "hidden", "layers", "batch_size", "epochs", "max_len", "min_freq"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"The '{name}' option must be at least 1. Got {getattr(self, name)!r} instead.")
@@ -57,6 +70,22 @@ class RunConfig:
         for name in ("dropout", "word_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(f"The '{name}' option must be in [0, 1). Got {getattr(self, name)!r} instead.")
+
+    def _check_registries(self) -> None:
+        from .models.backbones import BACKBONES  # imported here: models import this module
+        from .models.sharing import SHARING
+        for name, allowed in (("backbone", BACKBONES), ("sharing", SHARING)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"The '{name}' option must be one of {set(allowed)}. "
+                                  f"Got {getattr(self, name)!r} instead.")
+        try:
+            from .weighting import REGISTRY
+        except ImportError:  # pragma: no cover - the package is part of this project
+            REGISTRY = {"equal": None}
+        if self.weighting not in REGISTRY:
+            raise ConfigError(f"The 'weighting' option must be one of {set(REGISTRY)}. Got {self.weighting!r} instead.")
+        if not 0 < self.sampling_alpha <= 1:
+            raise ConfigError(f"The 'sampling_alpha' option must be in (0, 1]. Got {self.sampling_alpha!r} instead.")
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":

@@ -102,14 +102,19 @@ def load_predictor(store: Store, run_id: int) -> Predictor:
     except Exception as exc:  # noqa: BLE001 - torch raises several types for unreadable or unsafe files
         raise PredictError(f"{path}: the saved model of run {run_id} cannot be read as plain weights "
                            f"({type(exc).__name__}). Fix: run the study again.") from None
-    embedding = next(v for k, v in state.items() if k.endswith("embedding.weight"))  # (V, E)
-    # The embedding width may come from pretrained vectors rather than config.emb_dim; the weights say which.
-    config = RunConfig.from_dict(json.loads(row["config_json"])).replace(emb_dim=int(embedding.shape[1]),
-                                                                          device="cpu")
+    config = RunConfig.from_dict(json.loads(row["config_json"])).replace(device="cpu")
+    embedding = next((v for k, v in state.items() if k.endswith("embedding.weight")), None)  # (V, E)
+    if embedding is not None:  # the width may come from pretrained vectors rather than config.emb_dim
+        config = config.replace(emb_dim=int(embedding.shape[1]))
     vocab = Vocabulary(list(study["vocab"]))
-    model = build_model(specs, len(vocab), config)
+    model = build_model(specs, len(vocab), config, itos=vocab.itos)
     try:
-        model.load_state_dict(state)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+        buffers = {name for name, _ in model.named_buffers()}
+        wrong = [k for k in missing if k not in frozen and k not in buffers] + list(unexpected)
+        if wrong:
+            raise RuntimeError(f"weights missing or unexpected: {wrong[:3]}")
     except RuntimeError as exc:
         raise PredictError(f"{path}: the saved model of run {run_id} does not fit the model rebuilt from its "
                            f"config ({str(exc).splitlines()[0]}). Fix: run the study again with this version "

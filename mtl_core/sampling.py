@@ -40,10 +40,36 @@ def task_batches(rows: np.ndarray, lengths: np.ndarray, batch_size: int, rng: np
 
 
 def epoch_plan(owned: dict[str, np.ndarray], lengths: np.ndarray, batch_size: int, rng: np.random.Generator,
-               rule: str = "proportional") -> list[tuple[str, np.ndarray]]:
-    """The epoch's batches in order. ``proportional``: each task's turns in proportion to its batches."""
-    plan = [(task, b) for task, rows in owned.items() for b in task_batches(rows, lengths, batch_size, rng)]
-    if rule != "proportional":
-        raise ValueError(f"The 'sampling' rule must be 'proportional'. Got {rule!r} instead.")
-    order = rng.permutation(len(plan))
-    return [plan[i] for i in order]
+               rule: str = "proportional", alpha: float = 0.5) -> list[tuple[str, np.ndarray]]:
+    """The epoch's batches in order; an epoch has as many batches as all tasks' rows fill.
+
+    ``proportional``: every batch of every task once, shuffled (a task's turns follow its size).
+    ``temperature``: each turn goes to task t with probability ~ n_t ** alpha (alpha = 1: proportional,
+    alpha -> 0: uniform), so small tasks are revisited (their batches recycled, reshuffled) and large ones
+    under-sampled. ``round_robin``: tasks take turns in a fixed cycle, small tasks recycled likewise.
+    """
+    per_task = {task: task_batches(rows, lengths, batch_size, rng) for task, rows in owned.items()}
+    per_task = {t: b for t, b in per_task.items() if b}
+    total = sum(len(b) for b in per_task.values())
+    if rule == "proportional":
+        plan = [(task, b) for task, batches in per_task.items() for b in batches]
+        return [plan[i] for i in rng.permutation(len(plan))]
+    tasks = list(per_task)
+    if rule == "temperature":
+        sizes = np.array([len(owned[t]) for t in tasks], dtype=float)
+        p = sizes ** alpha / (sizes ** alpha).sum()
+        turns = [tasks[k] for k in rng.choice(len(tasks), size=total, p=p)]
+    elif rule == "round_robin":
+        turns = [tasks[k % len(tasks)] for k in range(total)]
+    else:
+        raise ValueError(f"The 'sampling' rule must be one of proportional, temperature, round_robin. "
+                         f"Got {rule!r} instead.")
+    cursor = dict.fromkeys(tasks, 0)
+    plan = []
+    for task in turns:
+        if cursor[task] == len(per_task[task]):  # used up: a fresh shuffle of the same rows
+            per_task[task] = task_batches(owned[task], lengths, batch_size, rng)
+            cursor[task] = 0
+        plan.append((task, per_task[task][cursor[task]]))
+        cursor[task] += 1
+    return plan

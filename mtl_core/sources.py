@@ -9,6 +9,7 @@ from .data.catalog import find_dataset
 from .data.corpus import Corpus, concat
 from .data.loaders import load_files, rename_task
 from .data.synthetic import SyntheticConfig, generate
+from .data.topics import one_vs_rest
 from .errors import ConfigError, MTLLabError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
@@ -43,7 +44,7 @@ def load_source(source: dict, data_dir: str | None = None) -> LoadedData:
             return LoadedData(generate(SyntheticConfig.from_dict(preset["synthetic"])), None)
         folder = find_dataset(preset["dataset"], data_dir)
         files = [str(folder / f) for f in preset["files"]]
-        source = {**source, "files": files, "format": preset.get("format")}
+        source = {**preset.get("source", {}), **source, "files": files, "format": preset.get("format")}
     if "synthetic" in source:
         return LoadedData(generate(SyntheticConfig.from_dict(source["synthetic"])), None)
     if not source.get("files"):
@@ -51,6 +52,8 @@ def load_source(source: dict, data_dir: str | None = None) -> LoadedData:
     options = {k: source[k] for k in ("text_column", "label_columns", "domain_column", "task_name")
                if source.get(k)}
     corpus = load_files(source["files"], source.get("format"), **options)
+    if source.get("one_vs_rest"):  # {"column": c, "topics": [...]}: one yes/no task per topic
+        corpus = one_vs_rest(corpus, source["one_vs_rest"]["column"], source["one_vs_rest"]["topics"])
     if not source.get("test"):
         return LoadedData(corpus, None)
     test = load_files([source["test"]], source.get("format"), **options)

@@ -23,9 +23,10 @@ from .interference import GradientProbe
 from .device import describe_device, pick_device
 from .losses import balanced_class_weights, masked_cross_entropy
 from .metrics import classification_scores, tagging_scores
-from .models import build_model
+from .models import build_model, parameter_groups
 from .sampling import epoch_plan, owner_rows
 from .tasks import TAGGING, TaskSpec
+from .weighting import build_weighting
 
 Progress = Callable[[dict], None]
 REPORT_SECONDS = 1.0  # progress and should_stop at most this often within an epoch (host clock: no device sync)
@@ -46,6 +47,7 @@ class RunResult:
     device: str
     predictions: dict[str, list[tuple[int, object, object]]] = field(default_factory=dict)  # task -> (row, gold, pred)
     state_dict: dict | None = None
+    aux_scores: dict[str, dict[str, float]] = field(default_factory=dict)  # auxiliary tasks, test rows: not primary
 
 
 def batch_targets(t: torch.Tensor, idx: torch.Tensor, width: int) -> torch.Tensor:
@@ -140,28 +142,76 @@ def timing(epoch: int, epochs: int, step: int, steps: int, seen: int, train_seco
             "eta_seconds": wall_seconds / max(steps_done, 1) * left}
 
 
+def adversarial_tasks(tasks: list[str]) -> frozenset:
+    """The run's tasks trained behind gradient reversal (the automatic domain discriminator)."""
+    from .auxiliary import ADVERSARIAL
+    return frozenset(t for t in tasks if t in ADVERSARIAL)
+
+
+def missing_word_masker(specs: dict[str, TaskSpec], itos: list[str] | None, rate: float):
+    """(task name, masker) for the dynamic missing-word auxiliary task, or (None, None) when it is not in the run."""
+    from .auxiliary import AUX_PREFIX, MissingWord
+    name = f"{AUX_PREFIX}missing_word"
+    if name not in specs:
+        return None, None
+    if itos is None:
+        raise ValueError("The missing-word auxiliary task needs the vocabulary's words (itos).")
+    return name, MissingWord(itos, specs[name].labels[:-1], rate=rate)
+
+
+def add_grads(params: list[torch.nn.Parameter], grads: tuple) -> None:
+    for p, g in zip(params, grads):
+        if g is not None:
+            p.grad = g if p.grad is None else p.grad + g
+
+
+def saved_state(model: torch.nn.Module, aux_tasks: list[str]) -> dict[str, torch.Tensor]:
+    """The weights Predict needs: not the auxiliary heads (training aids), not a frozen pretrained encoder's
+    weights (loaded again from its package), so a saved run stays small."""
+    from .models.sharing import module_key
+    dropped = tuple(f"heads.{module_key(t)}." for t in aux_tasks)
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    return {k: v.detach().cpu() for k, v in model.state_dict().items() if k not in frozen and not k.startswith(dropped)}
+
+
 def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, config: RunConfig, seed: int,
               vocab_size: int, vectors: torch.Tensor | None = None, progress: Progress | None = None,
-              keep_model: bool = False, should_stop: Callable[[], bool] | None = None) -> RunResult:
-    """Train one model on ``specs``' tasks (hard sharing) and score it."""
+              keep_model: bool = False, should_stop: Callable[[], bool] | None = None,
+              itos: list[str] | None = None) -> RunResult:
+    """Train one model on ``specs``' tasks (the configured sharing, weighting, sampling) and score it.
+
+    Auxiliary tasks (``TaskSpec.auxiliary``) are trained on every training row but own none (an epoch visits
+    the primary tasks' rows), play no part in model selection, and are scored apart (``aux_scores``)."""
     tasks = list(specs)
+    primary = [t for t in tasks if not specs[t].auxiliary]
     torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     device = pick_device(config.device)
-    model = build_model(specs, vocab_size, config, vectors).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    model = build_model(specs, vocab_size, config, vectors, itos, adversarial_tasks(tasks)).to(device)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    shared = [p for p in model.shared_parameters() if p.requires_grad]
+    weighting = build_weighting(config.weighting, tasks=tasks, primary=primary, shared=shared,
+                                total_epochs=config.epochs, manual_weights=config.task_weights or None).to(device)
+    groups = parameter_groups(model, config)
+    if list(weighting.parameters()):
+        groups.append({"params": list(weighting.parameters()), "lr": config.lr, "weight_decay": 0.0})
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
     use_amp = config.amp and device.type == "cuda"
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_amp else nullcontext
+    masked_task, masker = missing_word_masker(specs, itos, config.missing_word_rate)
+    scored = [t for t in tasks if t != masked_task]  # the dynamic task has no fixed targets to score
 
     ids, lengths = data.ids.to(device), data.lengths.to(device)
     targets = {t: data.targets[t].to(device) for t in tasks}
     weights = {t: balanced_class_weights(data.targets[t][split.train], max(2, specs[t].num_classes)).to(device)
                if config.class_weights else None for t in tasks}
-    present = {t: (data.targets[t] != IGNORE).reshape(len(data), -1).any(1).numpy() for t in tasks}
-    owned = owner_rows(data.targets, split.train, tasks)
+    present = {t: (data.targets[t] != IGNORE).reshape(len(data), -1).any(1).numpy() for t in scored}
+    owned = owner_rows(data.targets, split.train, primary)
     lengths_np = data.lengths.numpy()
-    probe = GradientProbe.for_run(config, model, ids, lengths, targets, split.train, seed)  # None when off
-    lookahead = AffinityProbe.for_run(config, model, ids, lengths, targets, split.train, seed)  # None when off
+    probed = {t: targets[t] for t in primary}
+    probe = GradientProbe.for_run(config, model, ids, lengths, probed, split.train, seed)  # None when off
+    lookahead = AffinityProbe.for_run(config, model, ids, lengths, probed, split.train, seed)  # None when off
 
     curves: list[dict] = []
     best = (float("-inf"), 0, None, {})  # score, epoch, state, val scores
@@ -170,24 +220,32 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
     steps_done = 0
     for epoch in range(1, config.epochs + 1):
         model.train()
-        plan = epoch_plan(owned, lengths_np, config.batch_size, rng, config.sampling)
+        weighting.start_epoch(epoch)
+        plan = epoch_plan(owned, lengths_np, config.batch_size, rng, config.sampling, config.sampling_alpha)
         loss_sums = {t: torch.zeros((), device=device) for t in tasks}
         loss_counts = dict.fromkeys(tasks, 0)
         start = time.perf_counter()
         for step, (_, batch) in enumerate(plan, 1):
-            active = [t for t in tasks if present[t][batch].any()]
+            active = [t for t in scored if present[t][batch].any()]
             idx = torch.from_numpy(batch).to(device)
             width = int(lengths_np[batch].max())
             x = ids[idx, :width]
+            gold = {t: batch_targets(targets[t], idx, width) for t in active}
+            if masker is not None:
+                x, gold[masked_task] = masker.corrupt(x.cpu(), generator)
+                x, gold[masked_task] = x.to(device), gold[masked_task].to(device)
+                active.append(masked_task)
             if config.word_dropout:
                 x = drop_words(x, config.word_dropout)
             with autocast():
                 out = model(x, lengths[idx], active)
-            losses = {t: masked_cross_entropy(out[t], batch_targets(targets[t], idx, width), weights[t])
-                      for t in active}
-            loss = sum(losses.values())
+            losses = {t: masked_cross_entropy(out[t], gold[t], weights[t]) for t in active}
+            extra = model.extra_loss()
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            extra_grads = torch.autograd.grad(extra, trainable, retain_graph=True, allow_unused=True) \
+                if extra is not None else ()
+            weighting.backward(losses)
+            add_grads(trainable, extra_grads)
             if config.clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
@@ -208,26 +266,33 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
                     progress(timing(epoch, config.epochs, step, len(plan), seen, train_seconds + last_report - start,
                                     last_report - run_start, steps_done))
         train_seconds += time.perf_counter() - start
+        mean_losses = {t: float(loss_sums[t]) / loss_counts[t] for t in tasks if loss_counts[t]}
+        weighting.end_epoch(epoch, mean_losses)
 
-        preds, val_losses = predict_rows(model, data, split.val, tasks, device)
+        preds, val_losses = predict_rows(model, data, split.val, scored, device)
         val_scores, val_items = score_predictions(data, specs, split.val, preds)
-        score = selection_score(val_scores, specs, config.selection, val_losses,
-                                {t: len(items) for t, items in val_items.items()})
+        score = selection_score({t: val_scores[t] for t in primary}, specs, config.selection,
+                                {t: val_losses[t] for t in primary},
+                                {t: len(val_items[t]) for t in primary})
         epoch_start = len(curves)
         curves += probe.epoch_curves(epoch) if probe is not None else []
         curves += lookahead.epoch_curves(epoch) if lookahead is not None else []
+        curves += [{"epoch": epoch, "task": t, "name": "task_weight", "value": float(w)}
+                   for t, w in weighting.current_weights().items()] if config.weighting != "equal" else []
         for t in tasks:
-            if loss_counts[t]:
-                curves.append({"epoch": epoch, "task": t, "name": "train_loss",
-                               "value": float(loss_sums[t]) / loss_counts[t]})
-            curves.append({"epoch": epoch, "task": t, "name": "val_loss", "value": val_losses[t]})
-            curves += [{"epoch": epoch, "task": t, "name": f"val_{m}", "value": v} for m, v in val_scores[t].items()]
+            if t in mean_losses:
+                curves.append({"epoch": epoch, "task": t, "name": "train_loss", "value": mean_losses[t]})
+            if t in val_scores:
+                curves.append({"epoch": epoch, "task": t, "name": "val_loss", "value": val_losses[t]})
+                curves += [{"epoch": epoch, "task": t, "name": f"val_{m}", "value": v}
+                           for m, v in val_scores[t].items()]
         if score > best[0]:
             best = (score, epoch, copy.deepcopy(model.state_dict()), val_scores)
         if progress is not None:
             progress({**timing(epoch, config.epochs, len(plan), len(plan), seen, train_seconds,
                                time.perf_counter() - run_start, steps_done),
-                      "val_score": score, "best_epoch": best[1], "val_scores": val_scores,
+                      "val_score": score, "best_epoch": best[1],
+                      "val_scores": {t: val_scores[t] for t in primary},
                       "curves": curves[epoch_start:]})  # this epoch's rows, for live charts
         if should_stop is not None and should_stop():
             raise InterruptedError("run cancelled")
@@ -235,11 +300,13 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
             break
 
     model.load_state_dict(best[2])
-    preds, _ = predict_rows(model, data, split.test, tasks, device)
+    preds, _ = predict_rows(model, data, split.test, scored, device)
     test_scores, triples = score_predictions(data, specs, split.test, preds)
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()} if keep_model else None
-    return RunResult(tasks=tasks, seed=seed, config=config.to_dict(), test_scores=test_scores,
-                     val_scores=best[3], curves=curves, best_epoch=best[1], epochs_run=epoch,
-                     train_seconds=train_seconds, examples_per_second=seen / max(train_seconds, 1e-9),
-                     device=describe_device(device), predictions=triples, state_dict=state)
-
+    state = saved_state(model, [t for t in tasks if t not in primary]) if keep_model else None
+    return RunResult(tasks=primary, seed=seed, config=config.to_dict(),
+                     test_scores={t: test_scores[t] for t in primary},
+                     val_scores={t: best[3][t] for t in primary}, curves=curves, best_epoch=best[1],
+                     epochs_run=epoch, train_seconds=train_seconds,
+                     examples_per_second=seen / max(train_seconds, 1e-9), device=describe_device(device),
+                     predictions={t: triples[t] for t in primary}, state_dict=state,
+                     aux_scores={t: test_scores[t] for t in scored if t not in primary})
