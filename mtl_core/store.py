@@ -1,6 +1,8 @@
 """SQLite results store: studies, runs, scores, curves, baselines. WAL mode; every write one transaction.
 
-One connection per call, so Streamlit threads, the CLI and worker processes can share the file.
+One connection per call, so Streamlit threads, the CLI and worker processes can share the file. Whatever
+several worker processes may race for (claiming a run, putting one back, settling a study) is one statement
+or one write-locked transaction, so two processes never both win.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .paths import store_path
 
@@ -61,13 +63,18 @@ class Store:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection whose block is one transaction: committed on success, rolled back on error."""
+    def connect(self, write_lock: bool = False) -> Iterator[sqlite3.Connection]:
+        """A connection whose block is one transaction: committed on success, rolled back on error.
+
+        ``write_lock``: take the store's write lock at the start (BEGIN IMMEDIATE), so nothing the block reads
+        can change before it writes, in any process."""
         db = sqlite3.connect(self.path, timeout=30)
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys=ON")
         try:
             with db:
+                if write_lock:
+                    db.execute("BEGIN IMMEDIATE")
                 yield db
         finally:
             db.close()
@@ -80,9 +87,7 @@ class Store:
         with self.connect() as db:
             db.execute("INSERT INTO studies (id, name, created, status, spec_json, backend) VALUES (?,?,?,?,?,?)",
                        (study_id, name, time.time(), "queued", json.dumps(spec), backend))
-            db.executemany("INSERT INTO runs (study_id, setting, tasks_json, seed, status, config_json) "
-                           "VALUES (?,?,?,?,?,?)", [(study_id, setting, json.dumps(tasks), seed, "queued",
-                                                     json.dumps(config)) for setting, tasks, seed in runs])
+            _insert_runs(db, study_id, runs, config)
         return study_id
 
     def cancel_requested(self, study_id: str) -> bool:
@@ -106,7 +111,56 @@ class Store:
             rows = db.execute("SELECT * FROM studies ORDER BY created DESC").fetchall()
         return [_decode(r) for r in rows]
 
+    def unfinished_studies(self) -> list[dict]:
+        """id, status, backend and owner of every queued or running study (what recovery looks at)."""
+        with self.connect() as db:
+            rows = db.execute("SELECT id, status, backend, owner FROM studies WHERE status IN ('queued', 'running') "
+                              "ORDER BY created").fetchall()
+        return [dict(r) for r in rows]
+
+    def start_study(self, study_id: str, owner: str) -> bool:
+        """Mark a queued or running study "running" for ``owner``; False if it already ended (cancelled, done,
+        failed). One statement, so a study that ends meanwhile is never set running again."""
+        with self.connect() as db:
+            cur = db.execute("UPDATE studies SET status='running', owner=?, error=NULL WHERE id=? "
+                             "AND status IN ('queued', 'running')", (owner, study_id))
+            return cur.rowcount == 1
+
+    def release_study(self, study_id: str, owner: str) -> None:
+        """``owner`` no longer executes the study: clear its owner, unless another process took it since."""
+        with self.connect() as db:
+            db.execute("UPDATE studies SET owner=NULL WHERE id=? AND owner=?", (study_id, owner))
+
+    def settle_study(self, study_id: str, verdict: Callable[[list[dict], bool], tuple[str, str | None]],
+                     blocking: tuple[str, ...] = ("queued", "running")) -> str | None:
+        """Give a queued or running study its final status once none of its runs is in a ``blocking`` status.
+
+        With a cancel asked, its queued runs are cancelled first. ``verdict(runs, cancel_requested)`` gives
+        (status, error). One write-locked transaction: of several workers ending runs of one study at once,
+        exactly one settles it, and never while a run still trains. Returns the status set, or None."""
+        with self.connect(write_lock=True) as db:
+            study = db.execute("SELECT status, cancel_requested FROM studies WHERE id=?", (study_id,)).fetchone()
+            if study is None or study["status"] not in ("queued", "running"):
+                return None
+            if study["cancel_requested"]:
+                _close_queued(db, study_id, "cancelled")
+            runs = [_decode(r) for r in db.execute("SELECT * FROM runs WHERE study_id=? ORDER BY id", (study_id,))]
+            if any(r["status"] in blocking for r in runs):
+                return None
+            status, error = verdict(runs, bool(study["cancel_requested"]))
+            db.execute("UPDATE studies SET status=?, error=? WHERE id=?", (status, error, study_id))
+            return status
+
     # runs ------------------------------------------------------------------------------------
+    def add_runs_once(self, study_id: str, runs: list[tuple[str, list[str], int]], config: dict) -> bool:
+        """Add the study's planned (setting, tasks, seed) runs unless it has runs already (another worker
+        planned them first); True if added. One write-locked transaction."""
+        with self.connect(write_lock=True) as db:
+            if db.execute("SELECT 1 FROM runs WHERE study_id=? LIMIT 1", (study_id,)).fetchone():
+                return False
+            _insert_runs(db, study_id, runs, config)
+            return True
+
     def add_run(self, study_id: str, setting: str, tasks: list[str], seed: int, config: dict) -> int:
         with self.connect() as db:
             cur = db.execute("INSERT INTO runs (study_id, setting, tasks_json, seed, status, config_json) "
@@ -141,14 +195,35 @@ class Store:
                            [(run_id, c["epoch"], c["task"], c["name"], c["value"]) for c in curves])
             db.execute("UPDATE runs SET progress_json=? WHERE id=?", (json.dumps(progress), run_id))
 
-    def reset_run(self, run_id: int, status: str = "queued") -> None:
-        """Forget a run's partial or earlier results (curves, scores, progress, error) and set ``status``."""
+    def reset_run(self, run_id: int, status: str = "queued", when: tuple[str, ...] | None = None,
+                  owner: str | None = None) -> bool:
+        """Forget a run's partial or earlier results (curves, scores, progress, error) and set ``status``.
+
+        Only if its status is one of ``when`` and, given ``owner``, its owner is that process (both checked in
+        the same statement, so a run another worker claimed meanwhile is left alone); True if it was reset."""
+        where, args = "id=?", [run_id]
+        if when is not None:
+            where += f" AND status IN ({','.join('?' * len(when))})"
+            args += list(when)
+        if owner is not None:
+            where += " AND owner=?"
+            args.append(owner)
         with self.connect() as db:
+            cur = db.execute("UPDATE runs SET status=?, device=NULL, best_epoch=NULL, epochs_run=NULL, "
+                             "train_seconds=NULL, examples_per_second=NULL, progress_json=NULL, error=NULL, "
+                             f"checkpoint=NULL, started=NULL, finished=NULL, owner=NULL WHERE {where}",
+                             (status, *args))
+            if cur.rowcount != 1:
+                return False
             db.execute("DELETE FROM curves WHERE run_id=?", (run_id,))
             db.execute("DELETE FROM scores WHERE run_id=?", (run_id,))
-            db.execute("UPDATE runs SET status=?, device=NULL, best_epoch=NULL, epochs_run=NULL, train_seconds=NULL,"
-                       " examples_per_second=NULL, progress_json=NULL, error=NULL, checkpoint=NULL, started=NULL,"
-                       " finished=NULL, owner=NULL WHERE id=?", (status, run_id))
+            return True
+
+    def close_queued_runs(self, study_id: str, status: str, error: str | None = None) -> int:
+        """Set every still-queued run of the study to ``status`` (cancelled, failed) in one statement, so a run
+        a worker claims at that moment is either claimed or closed, never both; returns how many."""
+        with self.connect() as db:
+            return _close_queued(db, study_id, status, error)
 
     def finish_run(self, run_id: int, result, checkpoint: str | None = None) -> None:
         """Scores, curves and the run's summary in one transaction: a run is done entirely or not at all.
@@ -222,6 +297,18 @@ class Store:
             rows = db.execute("SELECT task, method, metric, value, n FROM baselines WHERE study_id=?",
                               (study_id,)).fetchall()
         return [dict(r) for r in rows]
+
+
+def _insert_runs(db: sqlite3.Connection, study_id: str, runs: list[tuple[str, list[str], int]],
+                 config: dict | None) -> None:
+    db.executemany("INSERT INTO runs (study_id, setting, tasks_json, seed, status, config_json) VALUES (?,?,?,?,?,?)",
+                   [(study_id, setting, json.dumps(tasks), seed, "queued", json.dumps(config))
+                    for setting, tasks, seed in runs])
+
+
+def _close_queued(db: sqlite3.Connection, study_id: str, status: str, error: str | None = None) -> int:
+    return db.execute("UPDATE runs SET status=?, error=?, finished=? WHERE study_id=? AND status='queued'",
+                      (status, error, time.time(), study_id)).rowcount
 
 
 def _decode(row: sqlite3.Row) -> dict:

@@ -205,9 +205,11 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
     study = store.study(study_id)
     if study is None:
         raise ConfigError(f"No study {study_id!r} in {store.path}.")
-    if study["status"] not in ("queued", "running"):
+    if not store.start_study(study_id, process_identity()):
         return {}  # cancelled before it started, or a duplicate queue message of a finished study
-    store.update_study(study_id, status="running", owner=process_identity(), error=None)
+    if store.runs(study_id) and store.next_queued_run(study_id) is None:
+        _finish_study(store, study_id)  # a duplicate message: nothing left to train; settle it if nobody else will
+        return {}
     spec = spec_from_dict(study["spec"])
     try:
         config = RunConfig.from_dict(spec.config)
@@ -216,10 +218,8 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
     except Exception as exc:
         if not raise_errors:  # the caller reports what it raises; the worker's log keeps the traceback
             log.exception("study %s: preparing the data failed", study_id)
-        for run in store.runs(study_id):
-            if run["status"] in ("queued", "running"):
-                store.update_run(run["id"], status="failed", error=describe_error(exc), finished=time.time())
-        store.update_study(study_id, status="failed", error=describe_error(exc))
+        store.close_queued_runs(study_id, "failed", describe_error(exc))
+        _finish_study(store, study_id, error=describe_error(exc))
         if raise_errors:
             raise
         return {}
@@ -233,9 +233,8 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
              + (f", vectors from {prepared.vectors_name}" if prepared.vectors_name else ""))
     if not store.baselines(study_id):
         run_baselines(store, study_id, prepared)
-    if not store.runs(study_id):  # tasks were unknown at creation
-        for setting, tasks, seed in planned_runs(spec, list(prepared.specs)):
-            store.add_run(study_id, setting, tasks, seed, config.to_dict())
+    if not store.runs(study_id):  # tasks were unknown at creation (planned once, even by two workers at once)
+        store.add_runs_once(study_id, planned_runs(spec, list(prepared.specs)), config.to_dict())
     results: dict[int, RunResult] = {}
     total = len(store.runs(study_id))
     while not store.cancel_requested(study_id) and (run := store.next_queued_run(study_id)) is not None:
@@ -249,7 +248,7 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
             continue  # cancelled (execute_run marked it), or another process claimed the run first
         except Exception:
             if raise_errors:
-                _finish_study(store, study_id)
+                _finish_study(store, study_id, given_up=True)
                 raise
             log.exception("study %s: run %s failed", study_id, run["id"])
             continue
@@ -272,20 +271,22 @@ def _check_same_data(study: dict, prepared: PreparedStudy) -> None:
                               f"is {before}) or vocabulary.", "Restore the original data, or start a new study.")
 
 
-def _finish_study(store: Store, study_id: str) -> None:
-    runs = store.runs(study_id)
-    failed = [r for r in runs if r["status"] == "failed"]
-    if store.cancel_requested(study_id):
-        for run in runs:
-            if run["status"] == "queued":
-                store.update_run(run["id"], status="cancelled")
-        store.update_study(study_id, status="cancelled", error=None)
-    elif all(r["status"] == "done" for r in runs):
-        store.update_study(study_id, status="done", error=None)
-    else:
+def _finish_study(store: Store, study_id: str, error: str | None = None, given_up: bool = False) -> None:
+    """Settle the study once no run of it is queued or training (whichever worker ends last does it).
+
+    ``error``: the study failed as a whole; ``given_up``: this process stops on an error, queued runs stay."""
+    def verdict(runs: list[dict], cancelled: bool) -> tuple[str, str | None]:
+        failed = [r for r in runs if r["status"] == "failed"]
+        if error:
+            return "failed", error
+        if cancelled:
+            return "cancelled", None
+        if all(r["status"] == "done" for r in runs):
+            return "done", None
         first = f"; the first: {failed[0]['error']}" if failed else ""
-        store.update_study(study_id, status="failed",
-                           error=f"{len(failed)} of {len(runs)} runs failed{first}")
+        return "failed", f"{len(failed)} of {len(runs)} runs failed{first}"
+
+    store.settle_study(study_id, verdict, blocking=("running",) if given_up else ("queued", "running"))
 
 
 def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStudy, tasks: list[str],

@@ -1,8 +1,10 @@
-"""The background worker process: `python -m mtl_core worker` serves the study queue of one store.
+"""The background worker process: `python -m mtl_core worker [--workers N]` serves the study queue of one store.
 
-It holds a lock beside the store (one worker per store), beats a heartbeat row into the store every few
-seconds (pid, process start time, last beat), puts back on the queue whatever a dead worker left
-unfinished (see ``jobs.recover``), then runs a huey consumer with one worker thread.
+Several worker processes may serve one store at once: huey hands each queued study to one of them, and
+every run is claimed in one statement (``Store.claim_run``), so no run is trained twice. Each worker beats a
+heartbeat row into the store every few seconds (pid, process start time, last beat), puts back on the
+queue whatever a dead process left unfinished (see ``jobs.recover``: at its start, whenever it sees the
+heartbeat row of a dead peer, and as it stops), and runs a huey consumer with one worker thread.
 
 A process is named by its *identity*, ``"pid:start"``, where start is the kernel's start time of the
 process (Linux ``/proc/PID/stat``), so a pid reused by another program is never mistaken for the worker.
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -20,8 +24,8 @@ from pathlib import Path
 from .store import Store
 
 log = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parent.parent
 BEAT_SECONDS = 2.0
-LOCKED = 3  # exit status: another worker already serves this store
 STOP_SECONDS = 30.0  # after SIGTERM: how long the running run may take to notice and put itself back
 _stopping = threading.Event()  # set once this process is stopping: the training run stops and is re-queued
 
@@ -64,21 +68,6 @@ def identity_alive(identity: str | None) -> bool:
     return True
 
 
-def _take_lock(path: Path):
-    """An exclusive lock held for the life of this process (released by the OS even on kill -9)."""
-    try:
-        import fcntl
-    except ImportError:  # Windows: no lock; the heartbeat check in ensure_worker is the only guard
-        return object()
-    fh = open(path, "a+")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        fh.close()
-        return None
-    return fh
-
-
 def training_threads() -> int:
     """Set and return torch's CPU threads for training: ``MTL_LAB_THREADS`` if set, else all cores but one.
 
@@ -94,32 +83,62 @@ def training_threads() -> int:
     return threads
 
 
+def worker_command(store_path: str | Path | None = None) -> list[str]:
+    """The command line that starts one worker process on ``store_path`` (default: this home's store)."""
+    return [sys.executable, "-m", "mtl_core", "worker"] + (["--store", str(store_path)] if store_path else [])
+
+
+def worker_env(workers: int = 1) -> dict:
+    """This environment (MTL_LAB_HOME, data folder, settings) for a worker process, with this code importable;
+    with several workers and no MTL_LAB_THREADS set, the cores but one are shared out between them."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    if workers > 1 and not env.get("MTL_LAB_THREADS"):
+        env["MTL_LAB_THREADS"] = str(max(1, ((os.cpu_count() or 1) - 1) // workers))
+    return env
+
+
+def run_workers(store_path: str | Path | None = None, workers: int = 1) -> int:
+    """Serve the queue with ``workers`` processes: this one alone, or that many children it waits for,
+    passing SIGINT and SIGTERM on to them; the exit status is the worst of theirs."""
+    if workers == 1:
+        return run_worker(store_path)
+    children = [subprocess.Popen(worker_command(store_path), cwd=ROOT, env=worker_env(workers),
+                                 start_new_session=True) for _ in range(workers)]
+
+    def pass_on(signum, frame) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signum)
+
+    signal.signal(signal.SIGINT, pass_on)
+    signal.signal(signal.SIGTERM, pass_on)
+    return max(abs(child.wait()) for child in children)
+
+
 def run_worker(store_path: str | Path | None = None, beat_seconds: float = BEAT_SECONDS) -> int:
     """Serve the queue until SIGINT (graceful: the running run finishes) or SIGTERM (stop now: the running
-    run stops within about a second and is queued again, whole, for the next worker)."""
+    run stops within about a second and is queued again, whole, for a peer or the next worker)."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     store = Store(store_path)
-    lock = _take_lock(store.path.with_name("worker.lock"))
-    if lock is None:
-        log.info("another worker already serves %s; exiting", store.path)
-        return LOCKED
     threads = training_threads()
     identity, host, started = process_identity(), socket.gethostname(), time.time()
     store.beat(identity, os.getpid(), host, started)
     log.info("training with %d CPU thread(s)", threads)
     stop = threading.Event()
+    from .jobs import get_queue, recover
 
     def beat() -> None:
         while not stop.wait(beat_seconds):
             try:
                 store.beat(identity, os.getpid(), host, started)
+                if any(not identity_alive(w["identity"]) for w in store.workers()):  # a peer died: take over
+                    log.info("a worker died; put back on the queue: %s", recover(store) or "nothing")
             except Exception:  # a locked or busy store must not kill the heartbeat
                 log.exception("heartbeat failed")
 
     threading.Thread(target=beat, name="heartbeat", daemon=True).start()
-    from .jobs import get_queue, recover
-
     log.info("worker %s serving %s; put back on the queue: %s", identity, store.path, recover(store) or "nothing")
     consumer = get_queue(store).create_consumer(workers=1, worker_type="thread", periodic=False,
                                                 initial_delay=0.1, backoff=1.15, max_delay=1.0)
@@ -133,5 +152,12 @@ def run_worker(store_path: str | Path | None = None, beat_seconds: float = BEAT_
         for _, thread in consumer.worker_threads:
             thread.join(STOP_SECONDS)
         stop.set()
-        store.remove_worker(identity)
+        if not any(thread.is_alive() for _, thread in consumer.worker_threads):
+            # Hand back the study it was training (its message), for a peer or the next worker. A run still
+            # training keeps this worker's heartbeat row, so a peer sees it dead after exit and takes over.
+            try:
+                log.info("stopping; put back on the queue: %s", recover(store) or "nothing")
+                store.remove_worker(identity)
+            except Exception:  # a busy store: the row stays, and a peer or the next worker recovers instead
+                log.exception("handing back the queue failed")
     return 0

@@ -4,18 +4,22 @@ from __future__ import annotations
 import os
 import signal
 import shutil
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from mtl_core import jobs
 from mtl_core.config import RunConfig
-from mtl_core.jobs import (cancel_study, ensure_worker, estimate_seconds, get_queue, live_worker, measured_speed,
-                           retry_study, submit_study, worker_alive)
+from mtl_core.jobs import (cancel_study, ensure_worker, estimate_seconds, get_queue, live_worker, live_workers,
+                           measured_speed, recover, retry_study, stop_worker, submit_study, worker_alive)
 from mtl_core.paths import mtl_home
 from mtl_core.store import Store
 from mtl_core.study import StudySpec, run_study
 from mtl_core.summary import summary_rows
+from mtl_core.worker import process_identity
 
 PROGRESS_KEYS = {"epoch", "epochs", "step", "steps", "val_score", "best_epoch", "val_scores",
                  "examples_per_second", "eta_seconds"}
@@ -163,3 +167,42 @@ def test_estimate_uses_the_speed_measured_on_this_machine(served):
     # 3 runs: base alone (400 rows), related alone (1200), both (1600); 70% of rows train, 2 epochs
     expected = jobs.PREPARE_SECONDS + 3 * jobs.RUN_SECONDS + (400 + 1200 + 1600) * 0.7 * 2 / speed
     assert after == pytest.approx(expected, rel=0.01)
+
+
+def ended_process_identity() -> str:
+    """The identity of a process that has ended (as a worker killed with -9 leaves behind)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    identity = process_identity(proc.pid)
+    proc.wait()
+    return identity
+
+
+def test_recover_requeues_only_the_runs_of_dead_processes():
+    store = Store()
+    study_id = submit_study(tiny_spec("crashed"), store)
+    alive, dead = process_identity(), ended_process_identity()
+    first, second, third = store.runs(study_id)
+    assert store.claim_run(first["id"], alive) and store.claim_run(second["id"], dead)
+    assert not store.claim_run(first["id"], dead)  # a run is claimed once
+    store.update_study(study_id, status="running", owner=dead)
+    get_queue(store).flush()  # the dead worker had taken the study's message
+
+    assert recover(store) == [study_id]
+    runs = {r["id"]: r for r in store.runs(study_id)}
+    assert (runs[first["id"]]["status"], runs[first["id"]]["owner"]) == ("running", alive)  # a live owner's: kept
+    assert (runs[second["id"]]["status"], runs[second["id"]]["owner"]) == ("queued", None)
+    assert runs[third["id"]]["status"] == "queued"
+    assert [t.args[0] for t in get_queue(store).pending()] == [study_id]
+    assert recover(store) == []  # its message waits: not enqueued twice
+
+
+def test_two_callers_of_ensure_worker_at_once_start_one_worker():
+    store = Store()
+    started = len(jobs._spawned)
+    try:
+        with ThreadPoolExecutor(2) as pool:  # e.g. two browser tabs pressing Train at the same moment
+            assert all(pool.map(lambda _: ensure_worker(store, wait=30), range(2)))
+        assert len(jobs._spawned) == started + 1 and len(live_workers(store)) == 1
+    finally:
+        assert stop_worker(store)
+    assert live_workers(store) == []

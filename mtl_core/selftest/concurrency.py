@@ -1,12 +1,13 @@
 """Concurrent enqueueing and draining with real processes; a section of the reliability self-test.
 
-Three submitter processes (each what a browser session or the CLI ``submit`` does: ``jobs.submit_study``)
-enqueue their studies at the same instant into one store while a worker drains the queue. A second worker
-started on the same store exits at once with status ``worker.LOCKED``: one worker serves a store, by
-design (the lock in worker.py). Midway the serving worker is killed with -9 and a new one takes over.
+Two worker processes serve one store from the start. Three submitter processes (each what a browser session
+or the CLI ``submit`` does: ``jobs.submit_study``) enqueue their studies at the same instant while the workers
+drain the queue. Midway one worker is killed with -9 while it trains: the other sees its dead heartbeat row
+and puts the interrupted run back on the queue; a new worker joins, so two keep draining.
 
-Checked at the end: every submitted study is in the store exactly once and done, every run done with its
-scores (none lost), no run started twice except the one the kill interrupted (``runs.attempts``), the
+Measured from the store at the end: every submitted study stored exactly once and done, every run done with
+its scores (runs lost), no run started twice except the one the kill interrupted (``runs.attempts``: runs
+executed twice), both workers trained runs and at the same time (``runs.owner``, start and end times), the
 queue empty, and ``PRAGMA integrity_check`` ok.
 """
 from __future__ import annotations
@@ -17,11 +18,12 @@ from pathlib import Path
 
 from ..jobs import get_queue
 from ..store import Store
-from ..worker import LOCKED
+from ..worker import identity_alive, process_identity
 from .procs import Processes, SelfTestTimeout, integrity, tiny_spec, wait_for
 
 NAME = "concurrency"
 SUBMITTERS = 3
+WORKERS = 2
 
 
 def submit_many(store_path: str, prefix: str, count: int, start_at: float, out: str) -> None:
@@ -35,6 +37,16 @@ def submit_many(store_path: str, prefix: str, count: int, start_at: float, out: 
     Path(out).write_text("\n".join(ids))
 
 
+def most_at_once(runs: list[dict]) -> int:
+    """The largest number of these finished runs that were training at the same instant (from start and end)."""
+    edges = sorted([(r["started"], 1) for r in runs] + [(r["finished"], -1) for r in runs])  # an end sorts first
+    busy = peak = 0
+    for _, step in edges:
+        busy += step
+        peak = max(peak, busy)
+    return peak
+
+
 def run(workdir: Path, quick: bool = False) -> dict:
     workdir = Path(workdir)
     home = workdir / "mtl_home"
@@ -43,7 +55,7 @@ def run(workdir: Path, quick: bool = False) -> dict:
     failures: list[str] = []
     checks = 0
     per_process = 17 if quick else 34
-    details: dict = {"studies_enqueued": 0, "processes": SUBMITTERS, "duplicates": None, "results_lost": None}
+    details: dict = {"studies_enqueued": 0, "processes": SUBMITTERS, "workers": WORKERS}
 
     def check(what: str, passed: bool, detail: str = "") -> None:
         nonlocal checks
@@ -52,13 +64,9 @@ def run(workdir: Path, quick: bool = False) -> dict:
             failures.append(what + (f": {detail}" if detail else ""))
 
     try:
-        first = procs.worker(store)
-        wait_for(lambda: store.workers(), 30, "the first worker's heartbeat")
-        second = procs.worker(store)
-        status = second.wait(timeout=30)
-        details["second_worker"] = f"exited with status {status} (one worker per store: it holds a file lock)"
-        check("a second worker on the same store exits, leaving the queue to the first", status == LOCKED,
-              str(status))
+        workers = {process_identity(p.pid): p for p in (procs.worker(store) for _ in range(WORKERS))}
+        wait_for(lambda: len(store.workers()) == WORKERS, 30, f"{WORKERS} workers' heartbeats")
+        check(f"{WORKERS} workers serve the store at once", all(p.poll() is None for p in workers.values()))
 
         start_at = time.time() + 3.0  # every submitter imports, then all submit at the same instant
         outs = [home / f"submitted-{k}.txt" for k in range(SUBMITTERS)]
@@ -75,19 +83,22 @@ def run(workdir: Path, quick: bool = False) -> dict:
         def finished() -> int:
             return sum(s["status"] == "done" for s in store.studies())
 
-        def running() -> set[int]:
+        def training() -> dict[int, str]:
             with store.connect() as db:
-                return {row[0] for row in db.execute("SELECT id FROM runs WHERE status='running'")}
+                return dict(db.execute("SELECT id, owner FROM runs WHERE status='running'").fetchall())
 
         wait_for(lambda: finished() >= len(submitted) // 3, 120, "a third of the studies to finish")
-        try:  # kill -9 mid-drain, while a run trains if one is caught in time: the next worker takes over
-            wait_for(running, 5, "a run to be training", poll=0.01)
+        try:  # kill -9 a worker while it trains, if one is caught in time; the other takes over its run
+            victim = wait_for(lambda: next((o for o in training().values() if o in workers), None), 5,
+                              "a run to be training", poll=0.01)
         except SelfTestTimeout:
-            pass
-        procs.kill(first)
-        interrupted = running()
+            victim = next(iter(workers))
+        procs.kill(workers[victim])
+        interrupted = {run_id for run_id, owner in training().items() if owner == victim}
         details["killed_mid_drain"] = {"studies_done": finished(), "runs_interrupted": len(interrupted)}
-        procs.worker(store)
+        wait_for(lambda: victim not in training().values(), 30,  # within a few heartbeats of the survivor
+                 "the surviving worker to put the killed worker's run back on the queue")
+        procs.worker(store)  # a new worker joins: two drain again
         wait_for(lambda: finished() == len(submitted), 180, "every study to finish", poll=0.2)
 
         studies = store.studies()
@@ -97,12 +108,21 @@ def run(workdir: Path, quick: bool = False) -> dict:
         runs = [r for s in studies for r in store.runs(s["id"])]
         scored = {s["run_id"] for st in studies for s in store.scores(st["id"])}
         lost = [r["id"] for r in runs if r["status"] != "done" or r["id"] not in scored]
-        duplicates = [r["id"] for r in runs if r["attempts"] > 1 and r["id"] not in interrupted]
-        details.update(runs=len(runs), results_lost=len(lost), duplicates=len(duplicates),
-                       runs_restarted_after_kill=sum(r["attempts"] > 1 for r in runs if r["id"] in interrupted))
+        twice = [r["id"] for r in runs if r["attempts"] > 1 and r["id"] not in interrupted]
+        done = [r for r in runs if r["status"] == "done"]
+        owners, at_once = {r["owner"] for r in done}, most_at_once(done)
+        details.update({"runs": len(runs), "runs executed twice": len(twice), "runs lost": len(lost),
+                        "results_lost": len(lost),
+                        "runs_restarted_after_kill": sum(r["attempts"] > 1 for r in runs if r["id"] in interrupted),
+                        "workers_that_trained": len(owners), "most_runs_training_at_once": at_once})
         check("no run lost (each done with its scores)", not lost, str(lost))
-        check("no run executed twice", not duplicates and all(r["attempts"] >= 1 for r in runs), str(duplicates))
+        check("no run executed twice", not twice and all(r["attempts"] >= 1 for r in runs), str(twice))
+        check("the killed worker's run ran again, once",
+              all(r["attempts"] == 2 for r in runs if r["id"] in interrupted))
+        check("at least two workers trained runs, at the same time", len(owners) >= 2 and at_once >= 2,
+              f"{len(owners)} worker(s), at most {at_once} at once")
         check("the queue is empty", not list(get_queue(store).pending()))
+        check("no heartbeat row of a dead worker left", all(identity_alive(w["identity"]) for w in store.workers()))
         check("store intact", integrity(store) == "ok")
     except (SelfTestTimeout, Exception) as exc:  # noqa: BLE001 - the section reports, the runner goes on
         failures.append(f"{type(exc).__name__}: {exc}\n{procs.log_tail()}")
