@@ -1,0 +1,123 @@
+"""Accuracy of the literature presets: our number beside TF-IDF + logistic regression (same split) and the
+published figure, as ``../shared/SEED_RESULTS.md`` asks.
+
+Each preset runs as a study (every run on one seeded split, model selection on validation, test scored once,
+N seeds, mean and 95% CI) in a throw-away store. Printed per preset and task: the single-task and the
+multitask score, TF-IDF + LR and the majority class on the same test rows, the published number where there
+is one, and the mean best epoch (epochs to converge: the epoch early stopping kept).
+
+This is a benchmark, not a test: it prints measured numbers and asserts nothing.
+
+    .venv/bin/python bench/accuracy.py                                   # every literature preset, 3 seeds
+    .venv/bin/python bench/accuracy.py --presets yelp-amazon-minilm --seeds 1
+    .venv/bin/python bench/accuracy.py --presets absa --set epochs=10    # any RunConfig override
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from mtl_core.sources import load_presets  # noqa: E402
+from mtl_core.stats import mean_ci  # noqa: E402
+from mtl_core.store import Store  # noqa: E402
+from mtl_core.study import StudySpec, run_study  # noqa: E402
+from mtl_core.summary import summary_rows  # noqa: E402
+
+PRESETS = ["yelp-amazon", "yelp-amazon-minilm", "yelp-amazon-adversarial", "absa", "absa-minilm", "conll-es",
+           "reuters-topics", "aux-lstm", "aux-mrnn", "aux-crnn"]
+
+
+def epochs_to_converge(store: Store, study_id: str) -> dict[str, tuple[float, float]]:
+    """Per setting ('single', 'all', ...): mean and CI half-width of the best epoch over runs."""
+    by_setting: dict[str, list[float]] = {}
+    for run in store.runs(study_id):
+        if run["status"] == "done" and run.get("best_epoch"):
+            by_setting.setdefault(run["setting"], []).append(float(run["best_epoch"]))
+    out = {}
+    for setting, values in by_setting.items():
+        est = mean_ci(values)
+        out[setting] = (est.mean, (est.ci_high - est.ci_low) / 2 if est.n > 1 else 0.0)
+    return out
+
+
+def published_for(preset: dict, task: str) -> str:
+    for key, value in (preset.get("published") or {}).items():
+        if key.split(" ")[0] == task:
+            return f"{value:.3f} ({key})"
+    return "-"
+
+
+def run_preset(name: str, seeds: int, overrides: dict, plan: str | None) -> list[str]:
+    preset = load_presets()[name]
+    spec = StudySpec.from_preset(name, seeds=seeds, plan=plan)
+    spec.config = {**spec.config, **overrides}
+    store = Store(Path(tempfile.mkdtemp(prefix="mtl-bench-")) / "bench.sqlite")
+    start = time.perf_counter()
+    study_id, _ = run_study(spec, store, echo=lambda _: None, save_models=False)
+    seconds = time.perf_counter() - start
+    rows = summary_rows(store, study_id)
+    lead = {}
+    for task, spec_dict in (store.study(study_id)["tasks"] or {}).items():
+        lead[task] = "span_f1" if spec_dict["kind"] == "tagging" and any(
+            str(label).startswith(("B-", "I-")) for label in spec_dict["labels"]) else (
+            "token_accuracy" if spec_dict["kind"] == "tagging" else "accuracy")
+    lead["overall"] = "accuracy"
+    table: dict[tuple[str, str], dict] = {(r["task"], r["setting"]): r for r in rows if r["metric"] == lead.get(r["task"])}
+    extra = {(r["task"], r["setting"]): r for r in rows if r["task"] != "overall" and r["metric"] == "token_accuracy"
+             and lead.get(r["task"]) == "span_f1"}
+    converge = epochs_to_converge(store, study_id)
+    out = [f"\n## {name}: {preset['title']}  ({seeds} seed(s), {seconds / 60:.1f} min, "
+           f"config {json.dumps({k: v for k, v in spec.config.items() if k in ('backbone', 'tune_pretrained', 'sharing', 'aux', 'weighting')})})",
+           f"{'task':<12} {'metric':<15} {'single':>22} {'multitask':>22} {'tfidf-lr':>9} {'majority':>9}  published"]
+
+    def cell(r: dict | None) -> str:
+        return f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if r else "-"
+
+    tasks = list(lead)
+    for task in tasks:
+        single, multi = table.get((task, "single")), table.get((task, "all"))
+        tfidf = table.get((task, "tfidf-lr"))
+        majority = (single or multi or {}).get("majority_baseline")
+        if not (single or multi):
+            continue
+        out.append(f"{task:<12} {lead[task]:<15} {cell(single):>22} {cell(multi):>22} "
+                   f"{tfidf['mean'] if tfidf else float('nan'):>9.3f} "
+                   f"{majority if majority is not None else float('nan'):>9.3f}  {published_for(preset, task)}")
+        if (task, "single") in extra or (task, "all") in extra:
+            out.append(f"{'':<12} {'token_accuracy':<15} {cell(extra.get((task, 'single'))):>22} "
+                       f"{cell(extra.get((task, 'all'))):>22}")
+    out.append("epochs to converge (best epoch, mean ± CI half-width): " + ", ".join(
+        f"{s} {m:.1f} ± {h:.1f}" for s, (m, h) in converge.items()))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--presets", nargs="+", default=PRESETS, choices=list(load_presets()))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--plan", help="override each preset's plan (e.g. singles+all)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="RunConfig override")
+    args = parser.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, _, raw = item.partition("=")
+        try:
+            overrides[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            overrides[key] = raw
+    os.environ.setdefault("MTL_LAB_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
+    for name in args.presets:
+        print("\n".join(run_preset(name, args.seeds, overrides, args.plan)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Multitask methods end to end: every backbone, sharing architecture, weighting family, sampling rule and
+automatic auxiliary task trains through the real trainer and study code, on small synthetic or real data."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mtl_core.cli import build_parser, method_overrides
+from mtl_core.config import RunConfig
+from mtl_core.errors import ConfigError
+from mtl_core.predict import load_predictor
+from mtl_core.sampling import epoch_plan
+from mtl_core.sources import load_source
+from mtl_core.store import Store
+from mtl_core.study import StudySpec, prepare, run_study
+from mtl_core.summary import auxiliary_rows, describe_method
+from mtl_core.train import train_run
+
+TINY = {"emb_dim": 16, "hidden": 16, "epochs": 2, "patience": 5, "max_len": 30, "lr": 0.005, "dropout": 0.1,
+        "use_vectors": False}
+SYNTHETIC = {"synthetic": {"base_cues": 8, "filler_words": 60, "seed": 0, "shared_examples": False,
+                           "tasks": [{"name": "a", "n_examples": 160}, {"name": "b", "n_examples": 160, "shared_cues": 8}]}}
+
+
+def prepared(source: dict = SYNTHETIC, **changes):
+    config = RunConfig.from_dict({**TINY, **changes})
+    return prepare(StudySpec(name="t", source=source, config=config.to_dict()), config), config
+
+
+def train(p, config, seed: int = 0):
+    specs = {**p.specs, **p.aux_specs}
+    return train_run(p.data, specs, p.split, config, seed, len(p.vocab), p.vectors, itos=p.vocab.itos)
+
+
+@pytest.mark.parametrize("backbone", ["bilstm", "cnn", "transformer"])
+@pytest.mark.parametrize("sharing", ["hard", "cascade", "cross_stitch", "shared_private"])
+def test_every_backbone_and_sharing_architecture_trains_and_scores(backbone, sharing):
+    p, config = prepared(backbone=backbone, sharing=sharing, cascade_order=["a"] if sharing == "cascade" else [])
+    result = train(p, config)
+    assert set(result.test_scores) == {"a", "b"}
+    assert all(0.0 <= s["accuracy"] <= 1.0 for s in result.test_scores.values())
+    assert result.epochs_run == 2 and result.examples_per_second > 0
+
+
+@pytest.mark.parametrize("tune", [False, True])
+def test_pretrained_minilm_backbone_trains_frozen_or_fine_tuned(tune):
+    p, config = prepared(backbone="minilm", tune_pretrained=tune, epochs=1)
+    # A pretrained encoder splits any word into pieces it knows: the vocabulary holds every row's words.
+    assert int((p.data.ids == 1).sum()) == 0  # no <oov> anywhere, validation and test rows included
+    result = train(p, config)
+    assert set(result.test_scores) == {"a", "b"}
+
+
+def test_fine_tuned_pretrained_encoder_learns_at_its_own_rate():
+    from mtl_core.models import build_model, parameter_groups
+    p, config = prepared(backbone="minilm", tune_pretrained=True, pretrained_lr=1e-5)
+    model = build_model(p.specs, len(p.vocab), config, itos=p.vocab.itos)
+    groups = parameter_groups(model, config)
+    assert [g["lr"] for g in groups] == [config.lr, 1e-5]
+    pretrained = sum(q.numel() for q in groups[1]["params"])
+    assert pretrained > 20_000_000  # MiniLM-L6's 22M weights, not the heads
+
+
+@pytest.mark.parametrize("weighting", ["uncertainty", "dwa", "gradnorm", "pcgrad", "upgrad", "mgda"])
+def test_weighting_methods_train_with_tasks_absent_from_batches(weighting):
+    # Tasks on separate sentences: most batches hold one task only (its labels absent elsewhere, masked).
+    p, config = prepared(weighting=weighting)
+    result = train(p, config)
+    assert set(result.test_scores) == {"a", "b"}
+    if weighting in ("uncertainty", "dwa", "gradnorm"):
+        assert {c["task"] for c in result.curves if c["name"] == "task_weight"} == {"a", "b"}
+
+
+def test_auxiliary_tasks_are_trained_but_scored_apart():
+    p, config = prepared(aux=["next_word", "next_char", "missing_word", "word_freq", "lexicon"])
+    assert set(p.aux_specs) == {"aux:next_word", "aux:next_char", "aux:missing_word", "aux:word_freq", "aux:lexicon"}
+    assert set(p.specs) == {"a", "b"}  # baselines and plans see the user's tasks only
+    result = train(p, config)
+    assert set(result.test_scores) == {"a", "b"}
+    assert set(result.aux_scores) == {"aux:next_word", "aux:next_char", "aux:word_freq", "aux:lexicon"}
+    trained = {c["task"] for c in result.curves if c["name"] == "train_loss"}
+    assert "aux:missing_word" in trained and "aux:next_word" in trained
+
+
+def test_primary_aux_schedule_needs_auxiliary_tasks_and_trains_with_them():
+    p, config = prepared(aux=["next_word"], weighting="primary_aux")
+    result = train(p, config)
+    weights = {(c["epoch"], c["task"]): c["value"] for c in result.curves if c["name"] == "task_weight"}
+    assert weights[(1, "a")] == pytest.approx(0.5) and weights[(1, "aux:next_word")] == pytest.approx(0.5)
+
+
+def test_domain_adversarial_shared_private_on_two_real_domains(datasets_dir, isolated_home):
+    source = {"files": [str(datasets_dir / "uci_sentiment" / f) for f in ("yelp_labelled.txt", "amazon_cells_labelled.txt")],
+              "format": "uci"}
+    p, config = prepared(source, sharing="shared_private", aux=["domain"], epochs=1)
+    assert len(p.aux_specs["aux:domain"].labels) == 2  # one per file
+    result = train(p, config)
+    assert "aux:domain" in result.aux_scores and set(result.test_scores) == {"yelp", "amazon"}
+
+
+def test_domain_task_refuses_tasks_that_share_sentences():
+    source = {"synthetic": {**SYNTHETIC["synthetic"], "shared_examples": True}}
+    with pytest.raises(ConfigError, match="domain"):
+        prepared(source, aux=["domain"])
+
+
+def test_sampling_rules_shape_an_epoch():
+    rng = np.random.default_rng(0)
+    owned = {"big": np.arange(0, 900), "small": np.arange(900, 1000)}
+    lengths = np.ones(1000, dtype=int)
+    share = {}
+    for rule in ("proportional", "temperature", "round_robin"):
+        plan = epoch_plan(owned, lengths, 10, rng, rule, alpha=0.5)
+        assert len(plan) == 100  # as many batches as the rows fill, whatever the rule
+        share[rule] = sum(t == "small" for t, _ in plan) / len(plan)
+    assert share["proportional"] == pytest.approx(0.1)
+    assert 0.15 < share["temperature"] < 0.35  # sqrt(100) / (sqrt(900) + sqrt(100)) = 0.25
+    assert share["round_robin"] == pytest.approx(0.5)
+
+
+def test_reuters_topics_become_yes_no_tasks(datasets_dir):
+    source = {"files": [str(datasets_dir / "reuters21578_46topics" / "reuters46_train.tsv")], "format": "tsv",
+              "text_column": "body", "label_columns": ["topic"],
+              "one_vs_rest": {"column": "topic", "topics": ["crude", "grain"]}}
+    corpus = load_source(source).corpus
+    assert list(corpus.tasks) == ["crude", "grain"]
+    assert corpus.tasks["crude"].labels == ["no", "yes"]
+    crude = corpus.report.label_counts["crude"]["yes"]
+    assert 400 < crude < 500  # 444 crude stories in the training portion
+    with pytest.raises(ConfigError, match="never occur"):
+        load_source({**source, "one_vs_rest": {"column": "topic", "topics": ["not-a-topic"]}})
+
+
+def test_cli_method_flags_become_the_run_config():
+    args = build_parser().parse_args(["study", "--preset", "synthetic-demo", "--out", "x", "--sharing", "cascade",
+                                      "--cascade-order", "base,related", "--backbone", "cnn", "--weighting",
+                                      "pcgrad", "--sampling", "round_robin", "--aux", "next_word,lexicon"])
+    assert method_overrides(args) == {"sharing": "cascade", "cascade_order": ["base", "related"], "backbone": "cnn",
+                                      "weighting": "pcgrad", "sampling": "round_robin",
+                                      "aux": ["next_word", "lexicon"]}
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["study", "--preset", "synthetic-demo", "--out", "x", "--weighting", "nope"])
+
+
+def test_a_study_records_its_method_and_auxiliary_scores_and_predicts(isolated_home):
+    store = Store()
+    spec = StudySpec(name="methods", source=SYNTHETIC, seeds=1,
+                     config={**TINY, "sharing": "shared_private", "aux": ["next_char"], "weighting": "dwa"})
+    study_id, _ = run_study(spec, store, echo=lambda line: None)
+    assert describe_method(store.study(study_id)["spec"]["config"]) == \
+        "shared_private sharing · bilstm · weighting dwa · sampling proportional · auxiliary: next_char"
+    aux = auxiliary_rows(store, study_id)
+    assert {r["task"] for r in aux} == {"aux:next_char"} and {r["with"] for r in aux} == {"single", "all"}
+    run = next(r for r in store.runs(study_id) if r["setting"] == "all")
+    state = torch.load(run["checkpoint"], weights_only=True)
+    assert not any("aux" in k for k in state)  # the auxiliary heads are training aids, not saved
+    predictor = load_predictor(store, run["id"])
+    out = predictor.predict(["a sentence of made up words"])
+    assert set(out[0]) == {"a", "b"}

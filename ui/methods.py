@@ -1,0 +1,51 @@
+"""The Tasks page's "Method" section: sharing, backbone, weighting, sampling, auxiliary tasks.
+
+Every choice and its one-line explanation comes from the library's registries, so a method added there
+shows up here without touching the page.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from mtl_core.auxiliary import AUX_PREFIX, AUXILIARY
+from mtl_core.config import SAMPLING, RunConfig
+from mtl_core.models.backbones import BACKBONES
+from mtl_core.models.sharing import SHARING
+from mtl_core.weighting import describe as weighting_methods
+
+SAMPLING_HELP = {"proportional": "each task's turns in proportion to its examples",
+                 "temperature": "small tasks visited more often (share ~ size^alpha)",
+                 "round_robin": "tasks take turns, whatever their size"}
+
+
+def pick(label: str, choices: dict[str, str], value: str, key: str) -> str:
+    """A select box of registry names, each shown with its explanation."""
+    names = list(choices)
+    return st.selectbox(label, names, index=names.index(value) if value in names else 0, key=key,
+                        format_func=lambda n: f"{n}: {choices[n]}")
+
+
+def method_ui(base: RunConfig, tasks: list[str], k: str) -> dict:
+    """RunConfig options for the chosen method (only those that differ from ``base``'s are meaningful)."""
+    config: dict = {}
+    c1, c2 = st.columns(2)
+    config["sharing"] = pick("How tasks share parameters", {n: c.description for n, c in SHARING.items()},
+                             base.sharing, f"{k}_sharing")
+    config["backbone"] = pick("Backbone (encoder)", BACKBONES, base.backbone, f"{k}_backbone")
+    if config["backbone"] == "minilm":
+        config["tune_pretrained"] = c1.checkbox("Fine-tune the pretrained encoder (slower; frozen keeps its states "
+                                                "cached and trains a BiLSTM on top)", base.tune_pretrained,
+                                                key=f"{k}_tune")
+    weighting = {n: f"{d} ({kind})" for n, d, kind in weighting_methods()}
+    config["weighting"] = pick("Loss weighting / gradient combination", weighting, base.weighting, f"{k}_weighting")
+    config["sampling"] = pick("Task sampling", SAMPLING_HELP, base.sampling if base.sampling in SAMPLING else
+                              "proportional", f"{k}_sampling")
+    config["aux"] = st.multiselect("Automatic auxiliary tasks (trained alongside, reported apart)", list(AUXILIARY),
+                                   default=[a for a in base.aux if a in AUXILIARY], key=f"{k}_aux",
+                                   help=" · ".join(f"{n}: {a.description}" for n, a in AUXILIARY.items()))
+    if config["sharing"] == "cascade":
+        levels = list(tasks) + [AUX_PREFIX + a for a in config["aux"]]
+        config["cascade_order"] = st.multiselect(
+            "Cascade order, lowest level first (tasks left out read the top level)", levels,
+            default=[t for t in base.cascade_order if t in levels], key=f"{k}_cascade")
+    return config
