@@ -18,7 +18,9 @@ from .data.encode import EncodedData, encode
 from .data.splits import Split, make_split
 from .data.tokenize import ensure_tokens, installed_vectors, vectors_for
 from .data.vocab import Vocabulary
+from .auxiliary import build_auxiliary
 from .errors import ConfigError, DataError
+from .models.backbones import PRETRAINED
 from .paths import mtl_home
 from .sources import get_preset, load_source
 from .store import Store
@@ -44,7 +46,7 @@ class StudySpec:
     def from_preset(cls, preset: str, **overrides) -> "StudySpec":
         p = get_preset(preset)
         spec = cls(name=preset, source={"preset": preset}, tasks=p.get("tasks"), config=dict(p.get("config", {})),
-                   split={"seed": 0, **p.get("split", {})})
+                   split={"seed": 0, **p.get("split", {})}, plan=p.get("plan", "singles+all"))
         for key, value in overrides.items():
             if value is not None:
                 setattr(spec, key, value)
@@ -64,6 +66,20 @@ class PreparedStudy:
     data: EncodedData
     vectors: torch.Tensor | None
     vectors_name: str | None
+    aux_specs: dict = field(default_factory=dict)  # automatic auxiliary tasks, trained in every run
+
+
+def row_domains(corpus, tasks: list[str]) -> list[str | None]:
+    """Each row's domain for the domain-adversarial auxiliary task: the file it came from when the corpus has
+    several, else the one task that labels it (tasks on disjoint rows, e.g. one dataset per domain)."""
+    if len(set(corpus.origins)) > 1:
+        return list(corpus.origins)
+    labelled = [[t for t in tasks if corpus.annotations[t][i] is not None] for i in range(len(corpus))]
+    if any(len(found) > 1 for found in labelled):
+        raise ConfigError("The 'domain' auxiliary task needs rows from separate domains (one file or one task "
+                          "per domain), but some rows are labelled for several tasks. Fix: drop 'domain' from "
+                          "the auxiliary tasks, or load one file per domain.")
+    return [found[0] if found else None for found in labelled]
 
 
 def prepare(spec: StudySpec, config: RunConfig) -> PreparedStudy:
@@ -78,15 +94,28 @@ def prepare(spec: StudySpec, config: RunConfig) -> PreparedStudy:
     split = make_split(corpus, seed=s.get("seed", 0), test_size=s.get("test_size", 0.2),
                        val_size=s.get("val_size", 0.1), test_rows=loaded.test_rows)
     tokens = ensure_tokens(corpus, config.language)
-    vocab = Vocabulary.build([tokens[i] for i in split.train], min_freq=config.min_freq)
-    data = encode(tokens, corpus.annotations, corpus.tasks, vocab, config.max_len)
+    # A pretrained encoder splits any word into pieces it knows, so its vocabulary is every word of the corpus
+    # (words only, no labels); a learned embedding table knows only the training rows' words.
+    vocab_rows = range(len(tokens)) if config.backbone in PRETRAINED else split.train
+    vocab = Vocabulary.build([tokens[i] for i in vocab_rows],
+                             min_freq=1 if config.backbone in PRETRAINED else config.min_freq)
+    aux_specs, aux_columns = {}, {}
+    if config.aux:
+        domains = row_domains(corpus, tasks) if "domain" in config.aux else None
+        try:
+            aux_specs, aux_columns = build_auxiliary(config.aux, tokens, split.train, domains=domains,
+                                                     language=config.language)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    data = encode(tokens, {**corpus.annotations, **aux_columns}, {**corpus.tasks, **aux_specs}, vocab,
+                  config.max_len)
     vectors, name = None, None
     found = installed_vectors() if config.use_vectors else None
     if found is not None:
         name, table = found
         matrix, _ = vectors_for(vocab.itos, table)
         vectors = torch.from_numpy(matrix)
-    return PreparedStudy(corpus, dict(corpus.tasks), split, vocab, data, vectors, name)
+    return PreparedStudy(corpus, dict(corpus.tasks), split, vocab, data, vectors, name, aux_specs)
 
 
 def plan_runs(tasks: list[str], plan: str, seeds: int,
@@ -155,6 +184,18 @@ def task_names(spec: StudySpec) -> list[str] | None:
     if "preset" in spec.source:
         synthetic = get_preset(spec.source["preset"]).get("synthetic")
     return [t["name"] for t in synthetic["tasks"]] if synthetic else None
+
+
+# A pairs study's all-tasks run measures the cheap relatedness estimates (unless the user set the intervals):
+# gradient cosines every 25 optimizer steps, lookahead affinity every 50 (each measurement costs a few batches).
+MEASURE_EVERY = {"grad_every": 25, "affinity_every": 50}
+
+
+def run_config(config: RunConfig, setting: str, plan: str) -> RunConfig:
+    """The config one run trains with: the study's, plus relatedness probes on a pairs study's all-tasks run."""
+    if setting == "all" and plan == "pairs" and not (config.grad_every or config.affinity_every):
+        return config.replace(**MEASURE_EVERY)
+    return config
 
 
 def planned_runs(spec: StudySpec, tasks: list[str]) -> list[tuple[str, list[str], int]]:
@@ -241,7 +282,8 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
         if worker_stopping():
             return results  # the worker is shutting down: the study stays "running", the next worker resumes it
         try:
-            r = execute_run(store, study_id, run["id"], prepared, run["tasks"], config, run["seed"], save_models)
+            r = execute_run(store, study_id, run["id"], prepared, run["tasks"],
+                            run_config(config, run["setting"], spec.plan), run["seed"], save_models)
         except WorkerStopping:
             return results  # the run went back to the queue; the next worker resumes the study
         except (InterruptedError, RunTaken):
@@ -299,7 +341,7 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
 
     if not store.claim_run(run_id, process_identity()):
         raise RunTaken(f"Run {run_id} is no longer queued: another process took it.")
-    specs = {t: prepared.specs[t] for t in tasks}
+    specs = {**{t: prepared.specs[t] for t in tasks}, **prepared.aux_specs}
     progress: dict = {}
 
     def report(update: dict) -> None:
@@ -309,7 +351,7 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
 
     try:
         result = train_run(prepared.data, specs, prepared.split, config, seed, len(prepared.vocab),
-                           prepared.vectors, progress=report, keep_model=save_model,
+                           prepared.vectors, progress=report, keep_model=save_model, itos=prepared.vocab.itos,
                            should_stop=lambda: worker_stopping() or store.cancel_requested(study_id))
     except InterruptedError:
         if worker_stopping():  # SIGTERM: not cancelled, only interrupted; run it again, whole, later

@@ -6,6 +6,7 @@ score in the pair run with that partner), 'group:<a+b+c>' (its score in that cus
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -124,3 +125,37 @@ def format_table(rows: list[dict]) -> str:
         lines.append(f"{r['task'][:13]:<14}{r['setting']:<{w}}{r['metric']:<16}{r['mean']:>8.3f}{ci:>18}"
                      f"{r['n_seeds']:>7}{maj:>10}")
     return "\n".join(lines)
+
+
+def auxiliary_rows(store: Store, study_id: str) -> list[dict]:
+    """The automatic auxiliary tasks' test scores (trained in every run, never part of the results above):
+    per auxiliary task, setting and metric, mean and 95% CI over seeds."""
+    with store.connect() as db:
+        found = db.execute("SELECT r.setting, r.seed, r.tasks_json, s.task, s.metric, s.value FROM scores s "
+                           "JOIN runs r ON r.id = s.run_id WHERE r.study_id=? AND s.split='aux' "
+                           "AND r.status='done'", (study_id,)).fetchall()
+    per_seed: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for r in found:
+        label = r["setting"] if r["setting"] in ("single", "all") else "+".join(json.loads(r["tasks_json"]))
+        per_seed[(r["task"], label, r["metric"])].append(r["value"])
+    rows = []
+    for (task, setting, metric), values in sorted(per_seed.items()):
+        est = mean_ci(values)
+        rows.append({"task": task, "with": setting, "metric": metric, "mean": est.mean, "ci_low": est.ci_low,
+                     "ci_high": est.ci_high, "n_runs": est.n})
+    return rows
+
+
+
+
+
+def describe_method(config: dict) -> str:
+    """One line naming a study's multitask method, e.g. 'hard sharing · bilstm · equal · proportional'."""
+    parts = [f"{config.get('sharing', 'hard')} sharing"]
+    backbone = config.get("backbone", "bilstm")
+    if backbone == "minilm":
+        backbone += " (fine-tuned)" if config.get("tune_pretrained") else " (frozen)"
+    parts += [backbone, f"weighting {config.get('weighting', 'equal')}", f"sampling {config.get('sampling', 'proportional')}"]
+    if config.get("aux"):
+        parts.append("auxiliary: " + ", ".join(config["aux"]))
+    return " · ".join(parts)

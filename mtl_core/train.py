@@ -169,9 +169,10 @@ def saved_state(model: torch.nn.Module, aux_tasks: list[str]) -> dict[str, torch
     """The weights Predict needs: not the auxiliary heads (training aids), not a frozen pretrained encoder's
     weights (loaded again from its package), so a saved run stays small."""
     from .models.sharing import module_key
-    dropped = tuple(f"heads.{module_key(t)}." for t in aux_tasks)
+    dropped = {module_key(t) for t in aux_tasks}  # their heads, and any module of their own (private encoders)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
-    return {k: v.detach().cpu() for k, v in model.state_dict().items() if k not in frozen and not k.startswith(dropped)}
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()
+            if k not in frozen and not dropped & set(k.split("."))}
 
 
 def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, config: RunConfig, seed: int,

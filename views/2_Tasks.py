@@ -10,6 +10,7 @@ from mtl_core.errors import MTLLabError
 from mtl_core.sources import get_preset, load_presets, preset_data_problem, preset_tasks
 from mtl_core.study import StudySpec, plan_runs
 from ui.common import get_store, plain, sidebar
+from ui.methods import method_ui
 from ui.presets import submit
 
 st.set_page_config(page_title="Tasks · MTL Lab", page_icon="🧪", layout="wide")
@@ -36,20 +37,22 @@ def sources(store) -> dict[str, dict]:
     return found
 
 
-def config_ui(defaults: dict, k: str) -> dict:
+def config_ui(defaults: dict, tasks: list[str], k: str) -> dict:
     base = RunConfig.from_dict(defaults)
     c1, c2, c3 = st.columns(3)
     config = dict(defaults)
     config["epochs"] = c1.number_input("Max epochs (early stopping on validation)", 1, 200, base.epochs, key=f"{k}_epochs")
     config["head"] = c2.selectbox("Sentence head", ["pooled", "attention"], index=["pooled", "attention"].index(base.head),
                                   key=f"{k}_head")
-    config["hidden"] = c3.select_slider("BiLSTM size", [16, 32, 64, 128, 256], value=base.hidden, key=f"{k}_hidden")
+    config["hidden"] = c3.select_slider("Encoder size (per direction)", [16, 32, 64, 128, 256], value=base.hidden, key=f"{k}_hidden")
     with st.expander("More options"):
         d1, d2, d3 = st.columns(3)
         config["lr"] = d1.number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.4f", key=f"{k}_lr")
         config["batch_size"] = d2.number_input("Batch size", 4, 512, base.batch_size, key=f"{k}_batch")
         config["patience"] = d3.number_input("Patience (epochs)", 1, 50, base.patience, key=f"{k}_patience")
         config["class_weights"] = d1.checkbox("Class weights (imbalanced labels)", base.class_weights, key=f"{k}_cw")
+    with st.expander("Multitask method: sharing, backbone, weighting, sampling, auxiliary tasks"):
+        config.update(method_ui(base, tasks, k))
     return config
 
 
@@ -71,7 +74,7 @@ if plan == "groups":
     groups = [[t.strip() for t in g.split("+") if t.strip()] for g in text.split(",") if g.strip()]
 seeds = st.slider("Seeds (repeats with different random initialisation)", 1, 10, 3, key="tasks_seeds")
 defaults = get_preset(chosen["preset"]).get("config", {}) if "preset" in chosen else {}
-config = config_ui(defaults, k)
+config = config_ui(defaults, tasks, k)
 
 if "preset" in chosen:
     spec = StudySpec.from_preset(chosen["preset"], tasks=tasks, seeds=seeds, plan=plan)

@@ -10,7 +10,7 @@ from mtl_core.charts import comparison_chart, curves_chart
 from mtl_core.compare import SETTING_DELTA_COLUMNS, lead_metrics, lead_rows, study_setting_deltas
 from mtl_core.export import ExportError, figure_html, figure_png, rows_csv
 from mtl_core.relatedness_charts import settings_chart, transfer_heatmap
-from mtl_core.summary import COLUMNS, summary_rows
+from mtl_core.summary import COLUMNS, auxiliary_rows, describe_method, summary_rows
 from mtl_core.transfer import TRANSFER_COLUMNS, transfer_matrix
 from ui.common import NUM, get_store, pick_study, plain, sidebar
 from ui.relatedness import chart_with_help, relatedness_ui
@@ -80,7 +80,7 @@ if not chart_rows:
     st.info("This study has no finished runs to compare.")
     st.stop()
 st.caption(f"Study **{plain(study['name'])}** · plan {plain(study['spec'].get('plan', 'singles+all'))} · "
-           f"{max(r['n_seeds'] for r in chart_rows)} seed(s)")
+           f"{max(r['n_seeds'] for r in chart_rows)} seed(s) · {plain(describe_method(study['spec'].get('config', {})))}")
 
 st.subheader("Single-task vs multitask, per task")
 simple = {r["setting"] for r in chart_rows} <= {"single", "all", "tfidf-lr"}
@@ -102,6 +102,14 @@ if transfer:
     heat = transfer_heatmap(transfer, list(lead))
     chart_with_help(heat, "compare_transfer", HEATMAP_HELP, export_ui, "transfer")
 relatedness_ui(store, study["id"], list(lead), transfer, export_ui)
+
+aux = auxiliary_rows(store, study["id"])
+if aux:
+    st.subheader("Automatic auxiliary tasks")
+    st.dataframe(pd.DataFrame(aux), hide_index=True, key="compare_aux",
+                 column_config={c: NUM for c in ("mean", "ci_low", "ci_high")})
+    st.caption("Trained alongside every run to shape the shared encoder; their scores are shown for inspection "
+               "only and take no part in model selection or in the results above.")
 
 curves_ui(study, lead)
 

@@ -15,7 +15,7 @@ BACKBONES = {
     "bilstm": "word embeddings + BiLSTM (from scratch)",
     "cnn": "word embeddings + 1-D CNN (from scratch)",
     "transformer": "word embeddings + small Transformer encoder (from scratch)",
-    "minilm": "pretrained MiniLM-L6 encoder (word-piece states per word; frozen or fine-tuned)",
+    "minilm": "pretrained MiniLM-L6 encoder (word-piece states per word): fine-tuned, or frozen with a BiLSTM on top",
 }
 PRETRAINED = {"minilm"}
 
@@ -45,8 +45,8 @@ def make_encoder(config, in_dim: int, level: bool = False) -> nn.Module:
     """The configured encoder over ``in_dim`` features. ``level``: an encoder that sharing architectures stack
     or duplicate per task; over a pretrained embedder that is a BiLSTM (its own encoder is the embedder)."""
     name = config.backbone
-    if name in PRETRAINED:
-        name = "bilstm" if level else "none"
+    if name in PRETRAINED:  # fine-tuned, the pretrained encoder is what tasks share; frozen, a BiLSTM on top is
+        name = "bilstm" if level or not config.tune_pretrained else "none"
     dropout = 0.1 if name == "transformer" else config.dropout
     return ENCODERS[name](in_dim, hidden=config.hidden, layers=config.layers, dropout=dropout)
 

@@ -4,7 +4,7 @@
 ``PretrainedEmbedder`` runs a pretrained Transformer (MiniLM, installed from the package registry, loaded
 offline) over the word-piece split of each word and keeps each word's FIRST piece state, so token-level
 tasks (tagging) line up with our tokens. Frozen: no gradients and states cached per sentence (computed once);
-fine-tuned: its own (small) learning rate, see ``pretrained_parameters``.
+fine-tuned: its own (small) learning rate (``models.build.parameter_groups``).
 """
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from ..errors import ConfigError
 MAX_PIECES = 6        # word pieces kept per word (its first piece's state is what we use)
 MAX_POSITIONS = 512   # the encoder's position table
 CACHE_ROWS = 200_000  # frozen encoder: sentences whose states are kept
+# Frozen states per (weights, vocabulary): every run of a study in this process encodes each sentence once.
+_SHARED_CACHE: dict[tuple, OrderedDict] = {}
 
 
 class WordEmbedder(nn.Module):
@@ -72,7 +74,7 @@ class PretrainedEmbedder(nn.Module):
         self.register_buffer("piece_counts", counts, persistent=False)         # (V,)
         self.dropout = nn.Dropout(dropout)
         self.out_dim = self.encoder.config.hidden_size
-        self._cache: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+        self._cache = _SHARED_CACHE.setdefault((str(path), len(itos), tuple(itos[:50])), OrderedDict())
 
     def pieces(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Word-piece batch for token ids (B, T): piece ids (B, P), attention mask (B, P), first piece (B, T)."""
