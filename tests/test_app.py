@@ -166,3 +166,22 @@ def test_a_shared_server_asks_for_its_password_first(monkeypatch):
     at.button[0].click().run()
     assert not at.exception
     assert at.button(key="preset_synthetic-demo")  # the home page, at last
+
+
+def test_tasks_page_queues_a_study_with_the_chosen_multitask_method(no_autostart):
+    at = run_app("views/2_Tasks.py")
+    at.selectbox(key="tasks_source").set_value(
+        next(o for o in at.selectbox(key="tasks_source").options if "Synthetic demo" in o)).run()
+    k = next(s.key for s in at.selectbox if s.key and s.key.endswith("_sharing"))[: -len("_sharing")]
+    at.selectbox(key=f"{k}_sharing").set_value("cascade").run()
+    at.selectbox(key=f"{k}_weighting").set_value("pcgrad").run()
+    at.selectbox(key=f"{k}_sampling").set_value("temperature").run()
+    at.multiselect(key=f"{k}_aux").set_value(["next_word"]).run()
+    at.multiselect(key=f"{k}_cascade").set_value(["aux:next_word"]).run()
+    assert not at.exception
+    at.button(key="tasks_submit").click().run()
+    assert not at.exception
+    (study,) = Store().studies()
+    config = study["spec"]["config"]
+    assert (config["sharing"], config["weighting"], config["sampling"], config["aux"], config["cascade_order"]) == \
+        ("cascade", "pcgrad", "temperature", ["next_word"], ["aux:next_word"])
