@@ -195,6 +195,11 @@ class Store:
                            [(run_id, c["epoch"], c["task"], c["name"], c["value"]) for c in curves])
             db.execute("UPDATE runs SET progress_json=? WHERE id=?", (json.dumps(progress), run_id))
 
+    def clear_curves(self, run_id: int) -> None:
+        """Forget a run's curve rows (it trains again from the start, e.g. with a smaller batch)."""
+        with self.connect() as db:
+            db.execute("DELETE FROM curves WHERE run_id=?", (run_id,))
+
     def reset_run(self, run_id: int, status: str = "queued", when: tuple[str, ...] | None = None,
                   owner: str | None = None) -> bool:
         """Forget a run's partial or earlier results (curves, scores, progress, error) and set ``status``.

@@ -191,11 +191,34 @@ def task_names(spec: StudySpec) -> list[str] | None:
 MEASURE_EVERY = {"grad_every": 25, "affinity_every": 50}
 
 
-def run_config(config: RunConfig, setting: str, plan: str) -> RunConfig:
-    """The config one run trains with: the study's, plus relatedness probes on a pairs study's all-tasks run."""
-    if setting == "all" and plan == "pairs" and not (config.grad_every or config.affinity_every):
+OOM_RETRIES = 3  # a run that does not fit in GPU memory is tried again with half the batch, this many times
+
+
+def run_config(config: RunConfig, setting: str, plan: str, n_tasks: int = 0, n_study_tasks: int = 0) -> RunConfig:
+    """The config one run trains with: the study's, plus relatedness probes on a pairs study's run of all its
+    tasks (setting 'all'; with two tasks that run is their one 'pair')."""
+    every_task = setting == "all" or (setting == "pair" and n_tasks == n_study_tasks)
+    if every_task and plan == "pairs" and not (config.grad_every or config.affinity_every):
         return config.replace(**MEASURE_EVERY)
     return config
+
+
+def train_fitting_memory(train: Callable[[RunConfig], RunResult], config: RunConfig,
+                         on_retry: Callable[[int], None] = lambda size: None) -> RunResult:
+    """``train(config)``; after a GPU out-of-memory error, the cache is freed and the run trained again from the
+    start with half the batch size (at most ``OOM_RETRIES`` times), so one large run does not cost the study."""
+    for attempt in range(OOM_RETRIES + 1):
+        try:
+            return train(config)
+        except torch.OutOfMemoryError:
+            if attempt == OOM_RETRIES or config.batch_size < 2:
+                raise
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            config = config.replace(batch_size=config.batch_size // 2)
+            log.warning("GPU out of memory: training again with batch size %d", config.batch_size)
+            on_retry(config.batch_size)
+    raise AssertionError("unreachable")
 
 
 def planned_runs(spec: StudySpec, tasks: list[str]) -> list[tuple[str, list[str], int]]:
@@ -283,7 +306,8 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
             return results  # the worker is shutting down: the study stays "running", the next worker resumes it
         try:
             r = execute_run(store, study_id, run["id"], prepared, run["tasks"],
-                            run_config(config, run["setting"], spec.plan), run["seed"], save_models)
+                            run_config(config, run["setting"], spec.plan, len(run["tasks"]), len(prepared.specs)),
+                            run["seed"], save_models)
         except WorkerStopping:
             return results  # the run went back to the queue; the next worker resumes the study
         except (InterruptedError, RunTaken):
@@ -349,10 +373,17 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
         progress.update(update)  # step updates keep the last epoch's val_score, best_epoch, ...
         store.record_progress(run_id, progress, curves)
 
+    def train(cfg: RunConfig) -> RunResult:
+        return train_run(prepared.data, specs, prepared.split, cfg, seed, len(prepared.vocab), prepared.vectors,
+                         progress=report, keep_model=save_model, itos=prepared.vocab.itos,
+                         should_stop=lambda: worker_stopping() or store.cancel_requested(study_id))
+
     try:
-        result = train_run(prepared.data, specs, prepared.split, config, seed, len(prepared.vocab),
-                           prepared.vectors, progress=report, keep_model=save_model, itos=prepared.vocab.itos,
-                           should_stop=lambda: worker_stopping() or store.cancel_requested(study_id))
+        def retried(size: int) -> None:
+            store.clear_curves(run_id)
+            report({"note": f"GPU out of memory: training again from the start with batch size {size}"})
+
+        result = train_fitting_memory(train, config, retried)
     except InterruptedError:
         if worker_stopping():  # SIGTERM: not cancelled, only interrupted; run it again, whole, later
             store.reset_run(run_id)

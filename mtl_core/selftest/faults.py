@@ -36,8 +36,9 @@ from ..worker import identity_alive
 from .procs import ROOT, Processes, SelfTestTimeout, integrity, tiny_spec, wait_for
 
 NAME = "faults"
-NOT_INJECTED = {"gpu_out_of_memory": "Not injectable here: training runs on the CPU, and MTL Lab does not yet "
-                                     "retry a group smaller after a CUDA out-of-memory error."}
+NOT_INJECTED = {"gpu_out_of_memory": "Not injected with a real GPU here (training runs on the CPU). A run that "
+                                     "raises CUDA's out-of-memory error is trained again with half the batch, up "
+                                     "to 3 times (study.train_fitting_memory; tests/test_faults.py injects it)."}
 
 
 class _Report:
