@@ -61,3 +61,34 @@ def curves_chart(curves: list[dict], lead: dict[str, str], best_epoch: int | Non
                       yaxis_title="validation score" if kind == "val" else "loss",
                       legend=dict(orientation="h", y=1.1, x=0))
     return fig
+
+
+def methods_chart(rows: list[dict]) -> go.Figure:
+    """Per task, one bar per study/method (mean ± 95% CI); beside it, each study's epochs to converge.
+
+    ``rows`` come from ``methods_compare.method_rows``."""
+    from plotly.subplots import make_subplots
+
+    studies = list(dict.fromkeys(r["study"] for r in rows))
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.72, 0.28], horizontal_spacing=0.1,
+                        subplot_titles=("test score per task (mean ± 95% CI)", "epochs to converge"))
+    for k, study in enumerate(studies):
+        rs = [r for r in rows if r["study"] == study]
+        label = f"{study} ({rs[0]['method']})"
+        color = f"hsl({(k * 67) % 360}, 55%, 45%)"
+        fig.add_bar(name=label, x=[r["task"] for r in rs], y=[r["mean"] for r in rs], marker_color=color,
+                    error_y=dict(type="data", array=[r["ci_high"] - r["mean"] for r in rs],
+                                 arrayminus=[r["mean"] - r["ci_low"] for r in rs]),
+                    hovertemplate="%{y:.3f}<extra>" + label + "</extra>", legendgroup=study, row=1, col=1)
+        first = rs[0]
+        if first["epochs_to_converge"] is not None:
+            fig.add_bar(name=label, x=[study], y=[first["epochs_to_converge"]], marker_color=color,
+                        error_y=dict(type="data", array=[first["epochs_ci_high"] - first["epochs_to_converge"]],
+                                     arrayminus=[first["epochs_to_converge"] - first["epochs_ci_low"]]),
+                        showlegend=False, legendgroup=study, hovertemplate="%{y:.1f} epochs<extra></extra>",
+                        row=1, col=2)
+    fig.update_layout(barmode="group", height=440, margin=dict(t=40, b=40, l=60, r=10),
+                      legend=dict(orientation="h", y=-0.15, x=0))
+    fig.update_yaxes(range=[0, 1.02], row=1, col=1)
+    fig.update_yaxes(title_text="best epoch", row=1, col=2)
+    return fig

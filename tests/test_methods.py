@@ -158,3 +158,21 @@ def test_a_study_records_its_method_and_auxiliary_scores_and_predicts(isolated_h
     predictor = load_predictor(store, run["id"])
     out = predictor.predict(["a sentence of made up words"])
     assert set(out[0]) == {"a", "b"}
+
+
+def test_methods_compare_puts_studies_of_the_same_tasks_side_by_side(isolated_home):
+    from mtl_core.charts import methods_chart
+    from mtl_core.methods_compare import comparable_studies, method_rows
+
+    store = Store()
+    ids = []
+    for config in ({}, {"aux": ["next_word"], "sharing": "cascade", "cascade_order": ["aux:next_word"]}):
+        spec = StudySpec(name=f"m{len(ids)}", source=SYNTHETIC, seeds=2, tasks=["a"], config={**TINY, **config})
+        ids.append(run_study(spec, store, echo=lambda line: None, save_models=False)[0])
+    assert {s["id"] for s in comparable_studies(store, ids[0])} == set(ids)
+    rows = method_rows(store, ids)
+    assert [(r["study"], r["task"], r["setting"], r["n_seeds"]) for r in rows] == [("m0", "a", "single", 2),
+                                                                                  ("m1", "a", "single", 2)]
+    assert "cascade sharing" in rows[1]["method"] and 1 <= rows[1]["epochs_to_converge"] <= 2
+    fig = methods_chart(rows)
+    assert len(fig.data) == 4  # per study: a score bar and an epochs bar

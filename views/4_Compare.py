@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mtl_core.charts import comparison_chart, curves_chart
+from mtl_core.charts import comparison_chart, curves_chart, methods_chart
 from mtl_core.compare import SETTING_DELTA_COLUMNS, lead_metrics, lead_rows, study_setting_deltas
 from mtl_core.export import ExportError, figure_html, figure_png, rows_csv
 from mtl_core.relatedness_charts import settings_chart, transfer_heatmap
+from mtl_core.methods_compare import comparable_studies, method_rows
 from mtl_core.summary import COLUMNS, auxiliary_rows, describe_method, summary_rows
 from mtl_core.transfer import TRANSFER_COLUMNS, transfer_matrix
 from ui.common import NUM, get_store, pick_study, plain, sidebar
@@ -111,6 +112,25 @@ if aux:
     st.caption("Trained alongside every run to shape the shared encoder; their scores are shown for inspection "
                "only and take no part in model selection or in the results above.")
 
+def methods_ui(study: dict) -> None:
+    """This study beside other finished studies of the same tasks (each its own method)."""
+    others = [s for s in comparable_studies(store, study["id"]) if s["id"] != study["id"]]
+    if not others:
+        return
+    st.subheader("Compare methods: this study beside others on the same tasks")
+    picked = st.multiselect("Other studies", others, key="compare_methods", default=others[:2],
+                            format_func=lambda s: f"{s['name']} · {describe_method(s['spec'].get('config', {}))}")
+    if picked:
+        fig = methods_chart(method_rows(store, [study["id"]] + [s["id"] for s in picked]))
+        st.plotly_chart(fig, key="compare_methods_chart")
+        st.caption("Each study trains one method (sharing, backbone, weighting, sampling, auxiliary tasks). Bars: "
+                   "each task's multitask score (alone, for a study of one task). Right: the epoch early stopping "
+                   "kept, averaged over runs: fewer means the method converged faster. Overlapping whiskers: "
+                   "can't tell apart.")
+        export_ui(fig, "methods", "compare_methods_export")
+
+
+methods_ui(study)
 curves_ui(study, lead)
 
 st.subheader("Export the results")
