@@ -21,6 +21,7 @@ class RunConfig:
     word_dropout: float = 0.0   # share of training tokens replaced by <oov>, so the OOV vector is learned
     head: str = "pooled"        # sentence heads: "pooled" (mean+max) or "attention" (one query per task)
     use_vectors: bool = True    # initialise embeddings from an installed spaCy pipeline's vectors, if any
+    char_dim: int = 0           # > 0: a character CNN (this many dims per character) adds spelling to each word
     backbone: str = "bilstm"    # models.backbones.BACKBONES: bilstm | cnn | transformer | minilm (pretrained)
     tune_pretrained: bool = False  # minilm: fine-tune it (True) or keep it frozen, its states cached (False)
     pretrained_lr: float = 5e-5    # learning rate of a fine-tuned pretrained encoder (the rest uses lr)

@@ -67,6 +67,7 @@ class PreparedStudy:
     vectors: torch.Tensor | None
     vectors_name: str | None
     aux_specs: dict = field(default_factory=dict)  # automatic auxiliary tasks, trained in every run
+    known_words: int | None = None  # ids below it: words seen in training (the rest only for their characters)
 
 
 def row_domains(corpus, tasks: list[str]) -> list[str | None]:
@@ -99,6 +100,10 @@ def prepare(spec: StudySpec, config: RunConfig) -> PreparedStudy:
     vocab_rows = range(len(tokens)) if config.backbone in PRETRAINED else split.train
     vocab = Vocabulary.build([tokens[i] for i in vocab_rows],
                              min_freq=1 if config.backbone in PRETRAINED else config.min_freq)
+    known_words = None
+    if config.char_dim and config.backbone not in PRETRAINED:  # unseen words keep their spelling, not a vector
+        known_words = len(vocab)
+        vocab = vocab.extended(tokens)
     aux_specs, aux_columns = {}, {}
     if config.aux:
         domains = row_domains(corpus, tasks) if "domain" in config.aux else None
@@ -115,7 +120,7 @@ def prepare(spec: StudySpec, config: RunConfig) -> PreparedStudy:
         name, table = found
         matrix, _ = vectors_for(vocab.itos, table)
         vectors = torch.from_numpy(matrix)
-    return PreparedStudy(corpus, dict(corpus.tasks), split, vocab, data, vectors, name, aux_specs)
+    return PreparedStudy(corpus, dict(corpus.tasks), split, vocab, data, vectors, name, aux_specs, known_words)
 
 
 def plan_runs(tasks: list[str], plan: str, seeds: int,
@@ -376,6 +381,7 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
     def train(cfg: RunConfig) -> RunResult:
         return train_run(prepared.data, specs, prepared.split, cfg, seed, len(prepared.vocab), prepared.vectors,
                          progress=report, keep_model=save_model, itos=prepared.vocab.itos,
+                         known_words=prepared.known_words,
                          should_stop=lambda: worker_stopping() or store.cancel_requested(study_id))
 
     try:

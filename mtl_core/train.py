@@ -178,7 +178,7 @@ def saved_state(model: torch.nn.Module, aux_tasks: list[str]) -> dict[str, torch
 def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, config: RunConfig, seed: int,
               vocab_size: int, vectors: torch.Tensor | None = None, progress: Progress | None = None,
               keep_model: bool = False, should_stop: Callable[[], bool] | None = None,
-              itos: list[str] | None = None) -> RunResult:
+              itos: list[str] | None = None, known_words: int | None = None) -> RunResult:
     """Train one model on ``specs``' tasks (the configured sharing, weighting, sampling) and score it.
 
     Auxiliary tasks (``TaskSpec.auxiliary``) are trained on every training row but own none (an epoch visits
@@ -189,7 +189,7 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
     generator = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     device = pick_device(config.device)
-    model = build_model(specs, vocab_size, config, vectors, itos, adversarial_tasks(tasks)).to(device)
+    model = build_model(specs, vocab_size, config, vectors, itos, adversarial_tasks(tasks), known_words).to(device)
     trainable = [p for p in model.parameters() if p.requires_grad]
     shared = [p for p in model.shared_parameters() if p.requires_grad]
     weighting = build_weighting(config.weighting, tasks=tasks, primary=primary, shared=shared,

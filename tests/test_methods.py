@@ -176,3 +176,20 @@ def test_methods_compare_puts_studies_of_the_same_tasks_side_by_side(isolated_ho
     assert "cascade sharing" in rows[1]["method"] and 1 <= rows[1]["epochs_to_converge"] <= 2
     fig = methods_chart(rows)
     assert len(fig.data) == 4  # per study: a score bar and an epochs bar
+
+
+def test_character_cnn_gives_unseen_words_their_spelling_but_not_a_word_vector():
+    p, config = prepared(char_dim=8)
+    train_words = {w for i in p.split.train for w in p.corpus.tokens[i]} if p.corpus.tokens else None
+    assert p.known_words is not None and p.known_words <= len(p.vocab)
+    if train_words is not None:
+        assert set(p.vocab.itos[2:p.known_words]) <= train_words
+    from mtl_core.models.embedders import WordEmbedder
+    itos = ["<pad>", "<oov>", "Madrid", "casa", "Barcelona"]  # "Barcelona": never seen in training
+    embedder = WordEmbedder(len(itos), 4, dropout=0.0, itos=itos, char_dim=8, known_words=4).eval()
+    out = embedder(torch.tensor([[2, 4, 1]]), torch.tensor([3]))             # (1, 3, 4 + 50)
+    assert out.shape == (1, 3, 4 + embedder.chars.out_dim)
+    assert torch.equal(out[0, 1, :4], out[0, 2, :4])      # the unseen word gets the <oov> word vector...
+    assert not torch.equal(out[0, 1, 4:], out[0, 2, 4:])  # ...but its own characters
+    result = train(p, config)
+    assert set(result.test_scores) == {"a", "b"}

@@ -35,3 +35,11 @@ class Vocabulary:
 
     def encode(self, tokens: list[str]) -> list[int]:
         return [self.stoi.get(t, 1) for t in tokens]
+
+    def extended(self, token_lists: list[list[str]]) -> "Vocabulary":
+        """This vocabulary plus, after its own words, every other word of ``token_lists`` (first-seen order).
+
+        Used where words never seen in training still carry information (their characters, a pretrained
+        encoder's pieces): the first ``len(self)`` ids stay the training words, so a model can tell them apart."""
+        extra = dict.fromkeys(t for toks in token_lists for t in toks if t not in self.stoi)
+        return Vocabulary(self.itos + list(extra))

@@ -32,13 +32,15 @@ class Backbone(nn.Module):
 
 
 def make_embedder(config, vocab_size: int, itos: list[str] | None = None,
-                  vectors: torch.Tensor | None = None) -> nn.Module:
+                  vectors: torch.Tensor | None = None, known_words: int | None = None) -> nn.Module:
     if config.backbone in PRETRAINED:
         if itos is None:
             raise ValueError("The pretrained backbone needs the vocabulary's words (itos).")
         return PretrainedEmbedder(itos, tune=config.tune_pretrained, dropout=min(config.dropout, 0.1))
     emb_dim = vectors.shape[1] if vectors is not None else config.emb_dim
-    return WordEmbedder(vocab_size, emb_dim, config.dropout, vectors)
+    if config.char_dim and itos is None:
+        raise ValueError("The character CNN needs the vocabulary's words (itos).")
+    return WordEmbedder(vocab_size, emb_dim, config.dropout, vectors, itos, config.char_dim, known_words)
 
 
 def make_encoder(config, in_dim: int, level: bool = False) -> nn.Module:
@@ -52,6 +54,6 @@ def make_encoder(config, in_dim: int, level: bool = False) -> nn.Module:
 
 
 def make_backbone(config, vocab_size: int, itos: list[str] | None = None,
-                  vectors: torch.Tensor | None = None) -> Backbone:
-    embedder = make_embedder(config, vocab_size, itos, vectors)
+                  vectors: torch.Tensor | None = None, known_words: int | None = None) -> Backbone:
+    embedder = make_embedder(config, vocab_size, itos, vectors, known_words)
     return Backbone(embedder, make_encoder(config, embedder.out_dim))

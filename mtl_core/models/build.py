@@ -14,7 +14,7 @@ from .sharing import SHARING, ModelParts, SharingModel
 
 def model_parts(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
                 vectors: torch.Tensor | None = None, itos: list[str] | None = None,
-                adversarial: frozenset = frozenset()) -> ModelParts:
+                adversarial: frozenset = frozenset(), known_words: int | None = None) -> ModelParts:
     def head(task: str, in_dim: int) -> nn.Module:
         spec = tasks[task]
         head_cls = TokenTagger if spec.kind == TAGGING else SENTENCE_HEADS[config.head]
@@ -22,16 +22,18 @@ def model_parts(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
         return ReversedHead(made, config.reversal_scale) if task in adversarial else made
 
     return ModelParts(specs=tasks, config=config,
-                      embedder=lambda: make_embedder(config, vocab_size, itos, vectors),
+                      embedder=lambda: make_embedder(config, vocab_size, itos, vectors, known_words),
                       encoder=lambda in_dim: make_encoder(config, in_dim, level=True),
-                      head=head, backbone=lambda: make_backbone(config, vocab_size, itos, vectors),
+                      head=head, backbone=lambda: make_backbone(config, vocab_size, itos, vectors, known_words),
                       adversarial=frozenset(adversarial))
 
 
 def build_model(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
                 vectors: torch.Tensor | None = None, itos: list[str] | None = None,
-                adversarial: frozenset = frozenset()) -> SharingModel:
-    return SHARING[config.sharing].from_parts(model_parts(tasks, vocab_size, config, vectors, itos, adversarial))
+                adversarial: frozenset = frozenset(), known_words: int | None = None) -> SharingModel:
+    """``known_words``: ids below it are the words seen in training (the rest are kept for their characters)."""
+    return SHARING[config.sharing].from_parts(model_parts(tasks, vocab_size, config, vectors, itos, adversarial,
+                                                          known_words))
 
 
 def parameter_groups(model: nn.Module, config: RunConfig) -> list[dict]:

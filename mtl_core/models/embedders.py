@@ -13,29 +13,65 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
+from ..data.vocab import OOV_ID
 from ..errors import ConfigError
 
 MAX_PIECES = 6        # word pieces kept per word (its first piece's state is what we use)
 MAX_POSITIONS = 512   # the encoder's position table
+MAX_CHARS = 20        # characters of a word the character CNN reads
 CACHE_ROWS = 200_000  # frozen encoder: sentences whose states are kept
 # Frozen states per (weights, vocabulary): every run of a study in this process encodes each sentence once.
 _SHARED_CACHE: dict[tuple, OrderedDict] = {}
 
 
+class CharCNN(nn.Module):
+    """Each word's characters -> embeddings -> 1-D convolution -> max over characters (Ma & Hovy 2016):
+    spelling, capitals and suffixes reach the model even for words never seen in training."""
+
+    def __init__(self, itos: list[str], char_dim: int = 30, filters: int = 50, max_chars: int = MAX_CHARS):
+        super().__init__()
+        alphabet = sorted({c for w in itos[2:] for c in w[:max_chars]})
+        index = {c: k + 1 for k, c in enumerate(alphabet)}                    # 0: padding
+        table = torch.zeros(len(itos), max_chars, dtype=torch.long)
+        for i, word in enumerate(itos[2:], start=2):
+            chars = [index[c] for c in word[:max_chars]]
+            table[i, : len(chars)] = torch.tensor(chars, dtype=torch.long)
+        self.register_buffer("chars", table)                                   # (V, C), saved with the model
+        self.embedding = nn.Embedding(len(alphabet) + 1, char_dim, padding_idx=0)
+        self.conv = nn.Conv1d(char_dim, filters, kernel_size=3, padding=1)
+        self.out_dim = filters
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        chars = self.chars[ids]                                                 # (B, T, C)
+        x = self.embedding(chars.flatten(0, 1)).transpose(1, 2)                 # (B*T, Ec, C)
+        h = self.conv(x).masked_fill((chars.flatten(0, 1) == 0).unsqueeze(1), float("-inf"))
+        h = h.max(dim=-1).values.clamp(min=-1e4)                               # (B*T, F); empty words -> finite
+        return torch.relu(h).view(*ids.shape, -1)                               # (B, T, F)
+
+
 class WordEmbedder(nn.Module):
+    """A learned vector per word (+ optional character CNN). Ids >= ``known_words`` are words never seen in
+    training (kept for their characters): their word vector is the learned <oov> one."""
+
     def __init__(self, vocab_size: int, emb_dim: int = 100, dropout: float = 0.5,
-                 vectors: torch.Tensor | None = None):
+                 vectors: torch.Tensor | None = None, itos: list[str] | None = None, char_dim: int = 0,
+                 known_words: int | None = None):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, emb_dim, padding_idx=0)
         if vectors is not None:  # (vocab_size, emb_dim) pretrained rows; zero rows keep their random init
             found = vectors.abs().sum(dim=1) > 0
             with torch.no_grad():
                 self.embedding.weight[found] = vectors[found]
+        self.register_buffer("known_words", torch.tensor(known_words or vocab_size))  # saved with the model
+        self.chars = CharCNN(itos, char_dim) if char_dim else None
         self.dropout = nn.Dropout(dropout)
-        self.out_dim = emb_dim
+        self.out_dim = emb_dim + (self.chars.out_dim if self.chars is not None else 0)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.embedding(ids))                               # (B, T, E)
+        words = self.embedding(ids.masked_fill(ids >= self.known_words, OOV_ID))  # (B, T, E)
+        if self.chars is not None:
+            words = torch.cat([words, self.chars(ids)], dim=-1)                 # (B, T, E + F)
+        return self.dropout(words)
 
 
 def minilm_path():
