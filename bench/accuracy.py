@@ -95,6 +95,9 @@ def run_preset(name: str, seeds: int, overrides: dict, plan: str | None) -> list
         if (task, "single") in extra or (task, "all") in extra:
             out.append(f"{'':<12} {'token_accuracy':<15} {cell(extra.get((task, 'single'))):>22} "
                        f"{cell(extra.get((task, 'all'))):>22}")
+    unmatched = {k: v for k, v in (preset.get("published") or {}).items() if k.split(" ")[0] not in lead}
+    if unmatched:
+        out.append("published (other data or models): " + ", ".join(f"{k} {v:.3f}" for k, v in unmatched.items()))
     out.append("epochs to converge (best epoch, mean ± CI half-width): " + ", ".join(
         f"{s} {m:.1f} ± {h:.1f}" for s, (m, h) in converge.items()))
     return out
