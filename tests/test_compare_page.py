@@ -107,3 +107,14 @@ def test_figure_png_returns_png_bytes_or_a_clear_error(home, monkeypatch):
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     with pytest.raises(ExportError, match="PNG export failed .* Use the HTML export instead"):
         figure_png(fig)
+
+
+def test_another_study_of_the_same_tasks_can_be_compared_as_a_method(home):
+    at = open_compare(home["plain"])
+    before = len(charts(at))
+    methods = at.multiselect(key="compare_methods")
+    assert [o for o in methods.options if "tiny pairs" in o]  # the pairs study shares 'base' and 'related'
+    methods.set_value([o for o in methods.options if "tiny pairs" in o]).run()
+    assert not at.exception
+    assert len(charts(at)) == before + 1
+    assert any("epochs to converge" in json.dumps(c) for c in charts(at))

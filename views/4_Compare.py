@@ -118,7 +118,7 @@ def methods_ui(study: dict) -> None:
     if not others:
         return
     st.subheader("Compare methods: this study beside others on the same tasks")
-    picked = st.multiselect("Other studies", others, key="compare_methods", default=others[:2],
+    picked = st.multiselect("Other studies", others, key="compare_methods",
                             format_func=lambda s: f"{s['name']} · {describe_method(s['spec'].get('config', {}))}")
     if picked:
         fig = methods_chart(method_rows(store, [study["id"]] + [s["id"] for s in picked]))
