@@ -271,9 +271,11 @@ def write_predictions(store, study_id: str, results: dict, folder: Path) -> None
 
 
 def cmd_presets(args) -> int:
-    for name, preset in load_presets().items():
+    presets = load_presets()
+    width = max(map(len, presets))
+    for name, preset in presets.items():
         data = preset.get("dataset", "generated offline")
-        print(f"{name:<16} {preset['title']}  [data: {data}]")
+        print(f"{name:<{width}} {preset['title']}  [data: {data}]")
     return 0
 
 
