@@ -105,3 +105,16 @@ def test_cli_presets_and_catalog_list():
     assert all(name in presets.stdout for name in ("synthetic-demo", "absa", "yelp-amazon"))
     listing = cli("data", "list")
     assert listing.returncode == 0 and "semeval2014_restaurants" in listing.stdout
+
+
+def test_a_pairs_study_measures_the_cheap_estimates_on_its_run_of_every_task():
+    from mtl_core.config import RunConfig
+    from mtl_core.study import MEASURE_EVERY, run_config
+
+    base = RunConfig()
+    assert run_config(base, "all", "pairs", 5, 5).grad_every == MEASURE_EVERY["grad_every"]
+    assert run_config(base, "pair", "pairs", 2, 2).affinity_every == MEASURE_EVERY["affinity_every"]  # 2 tasks
+    assert run_config(base, "pair", "pairs", 2, 5) == base          # a pair of five: measured by the all run
+    assert run_config(base, "all", "singles+all", 5, 5) == base     # other plans: only when asked
+    asked = base.replace(grad_every=7)
+    assert run_config(asked, "all", "pairs", 5, 5) == asked         # the user's own intervals win
