@@ -19,7 +19,7 @@ from pathlib import Path
 from ..jobs import get_queue
 from ..store import Store
 from ..worker import identity_alive, process_identity
-from .procs import Processes, SelfTestTimeout, integrity, tiny_spec, wait_for
+from .procs import Checks, Processes, SelfTestTimeout, integrity, tiny_spec, wait_for
 
 NAME = "concurrency"
 SUBMITTERS = 3
@@ -52,16 +52,10 @@ def run(workdir: Path, quick: bool = False) -> dict:
     home = workdir / "mtl_home"
     store = Store(home / "mtl_lab.sqlite")
     procs = Processes(home)
-    failures: list[str] = []
-    checks = 0
+    report = Checks()
+    check = report.check
     per_process = 17 if quick else 34
     details: dict = {"studies_enqueued": 0, "processes": SUBMITTERS, "workers": WORKERS}
-
-    def check(what: str, passed: bool, detail: str = "") -> None:
-        nonlocal checks
-        checks += 1
-        if not passed:
-            failures.append(what + (f": {detail}" if detail else ""))
 
     try:
         workers = {process_identity(p.pid): p for p in (procs.worker(store) for _ in range(WORKERS))}
@@ -125,11 +119,11 @@ def run(workdir: Path, quick: bool = False) -> dict:
         check("no heartbeat row of a dead worker left", all(identity_alive(w["identity"]) for w in store.workers()))
         check("store intact", integrity(store) == "ok")
     except (SelfTestTimeout, Exception) as exc:  # noqa: BLE001 - the section reports, the runner goes on
-        failures.append(f"{type(exc).__name__}: {exc}\n{procs.log_tail()}")
+        report.failures.append(f"{type(exc).__name__}: {exc}\n{procs.log_tail()}")
     finally:
         procs.close()
     details["processes_started"] = len(procs.started)
-    return {"name": NAME, "tried": checks, "ok": checks - len(failures), "failures": failures, "details": details}
+    return report.section(NAME, details)
 
 
 if __name__ == "__main__":  # pragma: no cover - a manual run: python -m mtl_core.selftest.concurrency DIR

@@ -33,26 +33,12 @@ from ..jobs import submit_study
 from ..store import Store
 from ..study import StudySpec
 from ..worker import identity_alive
-from .procs import ROOT, Processes, SelfTestTimeout, integrity, tiny_spec, wait_for
+from .procs import ROOT, Checks, Processes, SelfTestTimeout, integrity, tiny_spec, wait_for
 
 NAME = "faults"
 NOT_INJECTED = {"gpu_out_of_memory": "Not injected with a real GPU here (training runs on the CPU). A run that "
                                      "raises CUDA's out-of-memory error is trained again with half the batch, up "
                                      "to 3 times (study.train_fitting_memory; tests/test_faults.py injects it)."}
-
-
-class _Report:
-    def __init__(self):
-        self.tried = self.ok = 0
-        self.failures: list[str] = []
-
-    def check(self, what: str, passed: bool, detail: str = "") -> bool:
-        self.tried += 1
-        if passed:
-            self.ok += 1
-        else:
-            self.failures.append(f"{what}" + (f": {detail}" if detail else ""))
-        return passed
 
 
 def _done_snapshot(store: Store) -> dict[int, tuple]:
@@ -91,7 +77,7 @@ class _Payload:
         return open, (self.marker, "w")
 
 
-def _security(home: Path, store: Store, run_id: int, report: _Report) -> dict:
+def _security(home: Path, store: Store, run_id: int, report: Checks) -> dict:
     import torch
 
     from ..library import save_upload
@@ -146,7 +132,7 @@ def run(workdir: Path, quick: bool = False) -> dict:
     home = workdir / "mtl_home"
     store = Store(home / "mtl_lab.sqlite")
     procs = Processes(home)
-    report = _Report()
+    report = Checks()
     kinds: list[str] = []
     lost: list[int] = []
     details: dict = {"not_injected": dict(NOT_INJECTED)}
@@ -275,4 +261,4 @@ def run(workdir: Path, quick: bool = False) -> dict:
     finally:
         procs.close()
     details.update(fault_kinds=kinds, results_lost=len(lost), lost_runs=lost, processes=len(procs.started))
-    return {"name": NAME, "tried": report.tried, "ok": report.ok, "failures": report.failures, "details": details}
+    return report.section(NAME, details)

@@ -100,3 +100,23 @@ class Processes:
                     proc.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     pass
+
+
+class Checks:
+    """A section's tally: each check tried, passed or failed with what failed and why."""
+
+    def __init__(self):
+        self.tried = self.ok = 0
+        self.failures: list[str] = []
+
+    def check(self, what: str, passed: bool, detail: str = "") -> bool:
+        self.tried += 1
+        if passed:
+            self.ok += 1
+        else:
+            self.failures.append(f"{what}" + (f": {detail}" if detail else ""))
+        return passed
+
+    def section(self, name: str, details: dict) -> dict:
+        """The section's entry in the reliability report."""
+        return {"name": name, "tried": self.tried, "ok": self.ok, "failures": self.failures, "details": details}
