@@ -63,7 +63,8 @@ from mtl_core.errors import MTLLabError  # noqa: E402
 from mtl_core.losses import balanced_class_weights, masked_cross_entropy  # noqa: E402
 from mtl_core.models import build_model  # noqa: E402
 from mtl_core.paths import DATA_DIR_ENV  # noqa: E402
-from mtl_core.study import PreparedStudy, StudySpec, prepare  # noqa: E402
+from mtl_core.prepared import PreparedStudy, prepare  # noqa: E402
+from mtl_core.study import StudySpec  # noqa: E402
 from mtl_core.train import train_run  # noqa: E402
 
 PRESETS = ("absa", "synthetic-demo")

@@ -1,7 +1,6 @@
 """A study: the planned runs (each task alone + all tasks together) x seeds, all on one saved split.
 
-Data is loaded, split, tokenized, given a vocabulary (from training rows only) and encoded once; every
-run of the study reuses exactly those tensors and that split.
+Data is prepared once (``prepared.prepare``); every run of the study reuses exactly those tensors and that split.
 """
 from __future__ import annotations
 
@@ -14,15 +13,11 @@ import torch
 
 from .baselines import majority_baseline, tfidf_lr_baseline
 from .config import RunConfig
-from .data.encode import EncodedData, encode
-from .data.splits import Split, make_split
-from .data.tokenize import ensure_tokens, installed_vectors, vectors_for
-from .data.vocab import Vocabulary
-from .auxiliary import build_auxiliary
+from .data.splits import Split
 from .errors import ConfigError, DataError
-from .models.backbones import PRETRAINED
 from .paths import mtl_home
-from .sources import get_preset, load_source
+from .prepared import PreparedStudy, prepare
+from .sources import get_preset
 from .store import Store
 from .train import RunResult, train_run
 
@@ -54,73 +49,6 @@ class StudySpec:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-@dataclass
-class PreparedStudy:
-    """Everything runs share: the corpus' tasks, the split, the vocabulary and the encoded tensors."""
-    corpus: object
-    specs: dict
-    split: Split
-    vocab: Vocabulary
-    data: EncodedData
-    vectors: torch.Tensor | None
-    vectors_name: str | None
-    aux_specs: dict = field(default_factory=dict)  # automatic auxiliary tasks, trained in every run
-    known_words: int | None = None  # ids below it: words seen in training (the rest only for their characters)
-
-
-def row_domains(corpus, tasks: list[str]) -> list[str | None]:
-    """Each row's domain for the domain-adversarial auxiliary task: the file it came from when the corpus has
-    several, else the one task that labels it (tasks on disjoint rows, e.g. one dataset per domain)."""
-    if len(set(corpus.origins)) > 1:
-        return list(corpus.origins)
-    labelled = [[t for t in tasks if corpus.annotations[t][i] is not None] for i in range(len(corpus))]
-    if any(len(found) > 1 for found in labelled):
-        raise ConfigError("The 'domain' auxiliary task needs rows from separate domains (one file or one task "
-                          "per domain), but some rows are labelled for several tasks. Fix: drop 'domain' from "
-                          "the auxiliary tasks, or load one file per domain.")
-    return [found[0] if found else None for found in labelled]
-
-
-def prepare(spec: StudySpec, config: RunConfig) -> PreparedStudy:
-    loaded = load_source(spec.source, spec.data_dir)
-    corpus = loaded.corpus
-    tasks = spec.tasks or list(corpus.tasks)
-    unknown = [t for t in tasks if t not in corpus.tasks]
-    if unknown:
-        raise ConfigError(f"Unknown task(s) {unknown}. The data has tasks {list(corpus.tasks)}.")
-    corpus = corpus.subset(tasks)
-    s = spec.split
-    split = make_split(corpus, seed=s.get("seed", 0), test_size=s.get("test_size", 0.2),
-                       val_size=s.get("val_size", 0.1), test_rows=loaded.test_rows)
-    tokens = ensure_tokens(corpus, config.language)
-    # A pretrained encoder splits any word into pieces it knows, so its vocabulary is every word of the corpus
-    # (words only, no labels); a learned embedding table knows only the training rows' words.
-    vocab_rows = range(len(tokens)) if config.backbone in PRETRAINED else split.train
-    vocab = Vocabulary.build([tokens[i] for i in vocab_rows],
-                             min_freq=1 if config.backbone in PRETRAINED else config.min_freq)
-    known_words = None
-    if config.char_dim and config.backbone not in PRETRAINED:  # unseen words keep their spelling, not a vector
-        known_words = len(vocab)
-        vocab = vocab.extended(tokens)
-    aux_specs, aux_columns = {}, {}
-    if config.aux:
-        domains = row_domains(corpus, tasks) if "domain" in config.aux else None
-        try:
-            aux_specs, aux_columns = build_auxiliary(config.aux, tokens, split.train, domains=domains,
-                                                     language=config.language)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
-    data = encode(tokens, {**corpus.annotations, **aux_columns}, {**corpus.tasks, **aux_specs}, vocab,
-                  config.max_len)
-    vectors, name = None, None
-    found = installed_vectors() if config.use_vectors else None
-    if found is not None:
-        name, table = found
-        matrix, _ = vectors_for(vocab.itos, table)
-        vectors = torch.from_numpy(matrix)
-    return PreparedStudy(corpus, dict(corpus.tasks), split, vocab, data, vectors, name, aux_specs, known_words)
 
 
 def plan_runs(tasks: list[str], plan: str, seeds: int,

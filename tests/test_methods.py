@@ -13,7 +13,8 @@ from mtl_core.predict import load_predictor
 from mtl_core.sampling import epoch_plan
 from mtl_core.sources import load_source
 from mtl_core.store import Store
-from mtl_core.study import StudySpec, prepare, run_study
+from mtl_core.prepared import prepare
+from mtl_core.study import StudySpec, run_study
 from mtl_core.summary import auxiliary_rows, describe_method
 from mtl_core.train import train_run
 
