@@ -15,7 +15,6 @@ This is a benchmark, not a test: it prints measured numbers and asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -26,27 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from mtl_core.cli import parse_sets  # noqa: E402
+from mtl_core.compare import lead_metrics  # noqa: E402
+from mtl_core.methods_compare import epochs_to_converge  # noqa: E402
 from mtl_core.sources import load_presets  # noqa: E402
-from mtl_core.stats import mean_ci  # noqa: E402
 from mtl_core.store import Store  # noqa: E402
 from mtl_core.study import StudySpec, run_study  # noqa: E402
-from mtl_core.summary import summary_rows  # noqa: E402
+from mtl_core.summary import describe_method, summary_rows  # noqa: E402
 
 PRESETS = ["yelp-amazon", "yelp-amazon-minilm", "yelp-amazon-adversarial", "absa", "absa-minilm", "conll-es",
            "reuters-topics", "aux-lstm", "aux-mrnn", "aux-crnn"]
-
-
-def epochs_to_converge(store: Store, study_id: str) -> dict[str, tuple[float, float]]:
-    """Per setting ('single', 'all', ...): mean and CI half-width of the best epoch over runs."""
-    by_setting: dict[str, list[float]] = {}
-    for run in store.runs(study_id):
-        if run["status"] == "done" and run.get("best_epoch"):
-            by_setting.setdefault(run["setting"], []).append(float(run["best_epoch"]))
-    out = {}
-    for setting, values in by_setting.items():
-        est = mean_ci(values)
-        out[setting] = (est.mean, (est.ci_high - est.ci_low) / 2 if est.n > 1 else 0.0)
-    return out
 
 
 def published_for(preset: dict, task: str) -> str:
@@ -65,18 +53,11 @@ def run_preset(name: str, seeds: int, overrides: dict, plan: str | None) -> list
     study_id, _ = run_study(spec, store, echo=lambda _: None, save_models=False)
     seconds = time.perf_counter() - start
     rows = summary_rows(store, study_id)
-    lead = {}
-    for task, spec_dict in (store.study(study_id)["tasks"] or {}).items():
-        lead[task] = "span_f1" if spec_dict["kind"] == "tagging" and any(
-            str(label).startswith(("B-", "I-")) for label in spec_dict["labels"]) else (
-            "token_accuracy" if spec_dict["kind"] == "tagging" else "accuracy")
-    lead["overall"] = "accuracy"
+    lead = {**lead_metrics(store.study(study_id)["tasks"] or {}), "overall": "accuracy"}
     table: dict[tuple[str, str], dict] = {(r["task"], r["setting"]): r for r in rows if r["metric"] == lead.get(r["task"])}
     extra = {(r["task"], r["setting"]): r for r in rows if r["task"] != "overall" and r["metric"] == "token_accuracy"
              and lead.get(r["task"]) == "span_f1"}
-    converge = epochs_to_converge(store, study_id)
-    out = [f"\n## {name}: {preset['title']}  ({seeds} seed(s), {seconds / 60:.1f} min, "
-           f"config {json.dumps({k: v for k, v in spec.config.items() if k in ('backbone', 'tune_pretrained', 'sharing', 'aux', 'weighting')})})",
+    out = [f"\n## {name}: {preset['title']}  ({seeds} seed(s), {seconds / 60:.1f} min, {describe_method(spec.config)})",
            f"{'task':<12} {'metric':<15} {'single':>22} {'multitask':>22} {'tfidf-lr':>9} {'majority':>9}  published"]
 
     def cell(r: dict | None) -> str:
@@ -98,8 +79,9 @@ def run_preset(name: str, seeds: int, overrides: dict, plan: str | None) -> list
     unmatched = {k: v for k, v in (preset.get("published") or {}).items() if k.split(" ")[0] not in lead}
     if unmatched:
         out.append("published (other data or models): " + ", ".join(f"{k} {v:.3f}" for k, v in unmatched.items()))
-    out.append("epochs to converge (best epoch, mean ± CI half-width): " + ", ".join(
-        f"{s} {m:.1f} ± {h:.1f}" for s, (m, h) in converge.items()))
+    converge = {s: epochs_to_converge(store, study_id, s) for s in ("single", "all")}
+    out.append("epochs to converge (best epoch, mean [95% CI]): " + ", ".join(
+        f"{s} {m:.1f} [{lo:.1f}, {hi:.1f}]" for s, found in converge.items() if found for m, lo, hi in [found]))
     return out
 
 
@@ -110,13 +92,7 @@ def main() -> None:
     parser.add_argument("--plan", help="override each preset's plan (e.g. singles+all)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="RunConfig override")
     args = parser.parse_args()
-    overrides = {}
-    for item in args.set:
-        key, _, raw = item.partition("=")
-        try:
-            overrides[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            overrides[key] = raw
+    overrides = parse_sets(args.set)
     os.environ.setdefault("MTL_LAB_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
     for name in args.presets:
         print("\n".join(run_preset(name, args.seeds, overrides, args.plan)), flush=True)

@@ -123,7 +123,7 @@ def cmd_study(args) -> int:
     from .store import Store
     from .summary import format_table, summary_rows, write_summary
 
-    overrides = {**method_overrides(args), **_parse_sets(args.set)}
+    overrides = {**method_overrides(args), **parse_sets(args.set)}
     if args.epochs:
         overrides["epochs"] = args.epochs
     tasks = [t.strip() for t in args.tasks.split(",")] if args.tasks else None
@@ -225,7 +225,8 @@ def _write_relatedness(store, study_id: str, out: Path) -> list[Path]:
     return written
 
 
-def _parse_sets(items: list[str]) -> dict:
+def parse_sets(items: list[str]) -> dict:
+    """``--set KEY=VALUE`` items as RunConfig overrides (VALUE read as JSON where it parses, else text)."""
     import json
 
     from .errors import ConfigError

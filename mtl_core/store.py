@@ -236,7 +236,7 @@ class Store:
         Curve rows already written live (``record_progress``) are not written twice."""
         with self.connect() as db:
             for split, per_task in (("test", result.test_scores), ("val", result.val_scores),
-                                    ("aux", getattr(result, "aux_scores", {}))):  # aux: auxiliary tasks' test scores
+                                    ("aux", result.aux_scores)):  # aux: the auxiliary tasks' test scores
                 db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?)",
                                [(run_id, t, split, m, v) for t, ms in per_task.items() for m, v in ms.items()])
             db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?)",

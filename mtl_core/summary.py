@@ -6,10 +6,10 @@ score in the pair run with that partner), 'group:<a+b+c>' (its score in that cus
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
 from pathlib import Path
 
+from .config import RunConfig
 from .stats import mean_ci
 from .store import Store
 from .tasks import TaskSpec
@@ -130,13 +130,10 @@ def format_table(rows: list[dict]) -> str:
 def auxiliary_rows(store: Store, study_id: str) -> list[dict]:
     """The automatic auxiliary tasks' test scores (trained in every run, never part of the results above):
     per auxiliary task, setting and metric, mean and 95% CI over seeds."""
-    with store.connect() as db:
-        found = db.execute("SELECT r.setting, r.seed, r.tasks_json, s.task, s.metric, s.value FROM scores s "
-                           "JOIN runs r ON r.id = s.run_id WHERE r.study_id=? AND s.split='aux' "
-                           "AND r.status='done'", (study_id,)).fetchall()
+    run_tasks = {r["id"]: r["tasks"] for r in store.runs(study_id)}
     per_seed: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for r in found:
-        label = r["setting"] if r["setting"] in ("single", "all") else "+".join(json.loads(r["tasks_json"]))
+    for r in store.scores(study_id, split="aux"):
+        label = r["setting"] if r["setting"] in ("single", "all") else "+".join(run_tasks[r["run_id"]])
         per_seed[(r["task"], label, r["metric"])].append(r["value"])
     rows = []
     for (task, setting, metric), values in sorted(per_seed.items()):
@@ -146,16 +143,14 @@ def auxiliary_rows(store: Store, study_id: str) -> list[dict]:
     return rows
 
 
-
-
-
 def describe_method(config: dict) -> str:
-    """One line naming a study's multitask method, e.g. 'hard sharing · bilstm · equal · proportional'."""
-    parts = [f"{config.get('sharing', 'hard')} sharing"]
-    backbone = config.get("backbone", "bilstm")
+    """One line naming a study's multitask method from its config overrides (RunConfig defaults elsewhere),
+    e.g. 'hard sharing · bilstm · weighting equal · sampling proportional'."""
+    c = {**RunConfig().to_dict(), **config}
+    backbone = c["backbone"]
     if backbone == "minilm":
-        backbone += " (fine-tuned)" if config.get("tune_pretrained") else " (frozen)"
-    parts += [backbone, f"weighting {config.get('weighting', 'equal')}", f"sampling {config.get('sampling', 'proportional')}"]
-    if config.get("aux"):
-        parts.append("auxiliary: " + ", ".join(config["aux"]))
+        backbone += " (fine-tuned)" if c["tune_pretrained"] else " (frozen)"
+    parts = [f"{c['sharing']} sharing", backbone, f"weighting {c['weighting']}", f"sampling {c['sampling']}"]
+    if c["aux"]:
+        parts.append("auxiliary: " + ", ".join(c["aux"]))
     return " · ".join(parts)

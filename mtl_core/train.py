@@ -150,13 +150,13 @@ def adversarial_tasks(tasks: list[str]) -> frozenset:
 
 def missing_word_masker(specs: dict[str, TaskSpec], itos: list[str] | None, rate: float):
     """(task name, masker) for the dynamic missing-word auxiliary task, or (None, None) when it is not in the run."""
-    from .auxiliary import AUX_PREFIX, MissingWord
-    name = f"{AUX_PREFIX}missing_word"
-    if name not in specs:
+    from .auxiliary import DYNAMIC, MissingWord
+    name = next((t for t in specs if t in DYNAMIC), None)
+    if name is None:
         return None, None
     if itos is None:
         raise ValueError("The missing-word auxiliary task needs the vocabulary's words (itos).")
-    return name, MissingWord(itos, specs[name].labels[:-1], rate=rate)
+    return name, MissingWord.from_spec(specs[name], itos, rate=rate)
 
 
 def add_grads(params: list[torch.nn.Parameter], grads: tuple) -> None:
@@ -233,8 +233,7 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
             x = ids[idx, :width]
             gold = {t: batch_targets(targets[t], idx, width) for t in active}
             if masker is not None:
-                x, gold[masked_task] = masker.corrupt(x.cpu(), generator)
-                x, gold[masked_task] = x.to(device), gold[masked_task].to(device)
+                x, gold[masked_task] = masker.corrupt(x, generator)  # drawn on the CPU generator, on x's device
                 active.append(masked_task)
             if config.word_dropout:
                 x = drop_words(x, config.word_dropout)

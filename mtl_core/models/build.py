@@ -6,7 +6,8 @@ from torch import nn
 
 from ..config import RunConfig
 from ..tasks import TAGGING, TaskSpec
-from .backbones import PRETRAINED, make_backbone, make_embedder, make_encoder
+from .backbones import make_backbone, make_embedder, make_encoder
+from .embedders import PretrainedEmbedder
 from .heads import SENTENCE_HEADS, TokenTagger
 from .reversal import ReversedHead
 from .sharing import SHARING, ModelParts, SharingModel
@@ -38,9 +39,8 @@ def build_model(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
 
 def parameter_groups(model: nn.Module, config: RunConfig) -> list[dict]:
     """Optimizer groups: a fine-tuned pretrained encoder learns at ``pretrained_lr``, everything else at ``lr``."""
-    pretrained = [p for name, p in model.named_parameters()
-                  if ".encoder." in f".{name}" and "embedder" in name and p.requires_grad] \
-        if config.backbone in PRETRAINED else []
+    pretrained = [p for m in model.modules() if isinstance(m, PretrainedEmbedder)
+                  for p in m.encoder.parameters() if p.requires_grad]
     ids = {id(p) for p in pretrained}
     rest = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
     groups = [{"params": rest, "lr": config.lr}]

@@ -110,7 +110,7 @@ class PretrainedEmbedder(nn.Module):
         self.register_buffer("piece_counts", counts, persistent=False)         # (V,)
         self.dropout = nn.Dropout(dropout)
         self.out_dim = self.encoder.config.hidden_size
-        self._cache = _SHARED_CACHE.setdefault((str(path), len(itos), tuple(itos[:50])), OrderedDict())
+        self._cache = _SHARED_CACHE.setdefault((str(path), tuple(itos)), OrderedDict())  # per exact vocabulary
 
     def pieces(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Word-piece batch for token ids (B, T): piece ids (B, P), attention mask (B, P), first piece (B, T)."""
@@ -141,8 +141,8 @@ class PretrainedEmbedder(nn.Module):
 
     @torch.no_grad()
     def frozen(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Frozen encoder (eval mode, no dropout inside): each distinct sentence encoded once, then cached."""
-        self.encoder.eval()
+        """Frozen encoder (kept in eval mode by ``train``: no dropout inside): each distinct sentence encoded once,
+        then cached."""
         keys = [row[:n].numpy().tobytes() for row, n in zip(ids.cpu(), lengths.tolist())]
         missing = [k for k, key in enumerate(keys) if key not in self._cache]
         if missing:
