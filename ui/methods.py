@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mtl_core.auxiliary import AUX_PREFIX, AUXILIARY
-from mtl_core.config import SAMPLING, RunConfig
+from mtl_core.config import RunConfig
 from mtl_core.models.backbones import BACKBONES
 from mtl_core.models.sharing import SHARING
 from mtl_core.weighting import describe as weighting_methods
@@ -28,18 +28,16 @@ def pick(label: str, choices: dict[str, str], value: str, key: str) -> str:
 def method_ui(base: RunConfig, tasks: list[str], k: str) -> dict:
     """RunConfig options for the chosen method (only those that differ from ``base``'s are meaningful)."""
     config: dict = {}
-    c1, c2 = st.columns(2)
     config["sharing"] = pick("How tasks share parameters", {n: c.description for n, c in SHARING.items()},
                              base.sharing, f"{k}_sharing")
     config["backbone"] = pick("Backbone (encoder)", BACKBONES, base.backbone, f"{k}_backbone")
     if config["backbone"] == "minilm":
-        config["tune_pretrained"] = c1.checkbox("Fine-tune the pretrained encoder (slower; frozen keeps its states "
+        config["tune_pretrained"] = st.checkbox("Fine-tune the pretrained encoder (slower; frozen keeps its states "
                                                 "cached and trains a BiLSTM on top)", base.tune_pretrained,
                                                 key=f"{k}_tune")
     weighting = {n: f"{d} ({kind})" for n, d, kind in weighting_methods()}
     config["weighting"] = pick("Loss weighting / gradient combination", weighting, base.weighting, f"{k}_weighting")
-    config["sampling"] = pick("Task sampling", SAMPLING_HELP, base.sampling if base.sampling in SAMPLING else
-                              "proportional", f"{k}_sampling")
+    config["sampling"] = pick("Task sampling", SAMPLING_HELP, base.sampling, f"{k}_sampling")
     config["aux"] = st.multiselect("Automatic auxiliary tasks (trained alongside, reported apart)", list(AUXILIARY),
                                    default=[a for a in base.aux if a in AUXILIARY], key=f"{k}_aux",
                                    help=" · ".join(f"{n}: {a.description}" for n, a in AUXILIARY.items()))
