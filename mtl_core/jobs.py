@@ -24,6 +24,7 @@ from typing import Iterator
 
 from huey import SqliteHuey
 
+from .parallel import parallel_runs
 from .paths import mtl_home
 from .store import Store
 from .worker import ROOT, identity_alive, process_identity, worker_command, worker_env
@@ -57,8 +58,16 @@ def _queue(store: Store) -> tuple[SqliteHuey, object]:
     return _queues[path]
 
 
-def _enqueue(store: Store, study_id: str) -> None:
-    _queue(store)[1](study_id, str(store.path))
+def _enqueue(store: Store, study_id: str, copies: int = 1) -> None:
+    for _ in range(copies):
+        _queue(store)[1](study_id, str(store.path))
+
+
+def fan_out(store: Store) -> int:
+    """Queue messages per study, so that its runs spread over every worker (``parallel``): as many as this
+    machine trains at once, or as many workers as are alive if more. A worker that takes a message of a study
+    whose runs are all claimed or done returns at once."""
+    return max(parallel_runs(), len(live_workers(store)))
 
 
 def submit_study(spec, store: Store | None = None) -> str:
@@ -70,7 +79,7 @@ def submit_study(spec, store: Store | None = None) -> str:
 
     store = store or Store()
     study_id = create_study(spec, store, backend="queue")
-    _enqueue(store, study_id)
+    _enqueue(store, study_id, fan_out(store))
     return study_id
 
 
@@ -97,7 +106,7 @@ def retry_study(study_id: str, store: Store | None = None) -> int:
     for run in again:
         store.reset_run(run["id"], when=("failed", "cancelled"))
     store.update_study(study_id, status="queued", cancel_requested=0, error=None, backend="queue")
-    _enqueue(store, study_id)
+    _enqueue(store, study_id, min(len(again), fan_out(store)) or 1)
     return len(again)
 
 
@@ -167,10 +176,11 @@ def _starting(store: Store) -> Iterator[None]:
 
 
 def ensure_worker(store: Store | None = None, wait: float = 5.0) -> bool:
-    """Start one detached worker unless one is alive; True when one runs (or is starting) after ``wait`` s.
+    """Start the detached worker(s) unless one is alive: as many processes as this machine trains runs at once
+    (``parallel.parallel_runs``); True when one runs (or is starting) after ``wait`` s.
 
-    The worker outlives this process (own session), keeps this environment (MTL_LAB_HOME,
-    MTL_LAB_DATA_DIR, thread settings) and logs to MTL_LAB_HOME/worker.log."""
+    The workers outlive this process (own session), keep this environment (MTL_LAB_HOME,
+    MTL_LAB_DATA_DIR, thread settings) and log to MTL_LAB_HOME/worker.log."""
     store = store or Store()
     for proc in _spawned:
         proc.poll()  # reap workers that ended
@@ -178,8 +188,8 @@ def ensure_worker(store: Store | None = None, wait: float = 5.0) -> bool:
         if worker_alive(store):
             return True
         with open(mtl_home() / "worker.log", "ab") as log_file:
-            proc = subprocess.Popen(worker_command(store.path), cwd=ROOT, env=worker_env(), stdin=subprocess.DEVNULL,
-                                    stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(worker_command(store.path, parallel_runs()), cwd=ROOT, env=worker_env(),
+                                    stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         _spawned.append(proc)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:

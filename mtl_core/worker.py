@@ -83,28 +83,29 @@ def training_threads() -> int:
     return threads
 
 
-def worker_command(store_path: str | Path | None = None) -> list[str]:
-    """The command line that starts one worker process on ``store_path`` (default: this home's store)."""
-    return [sys.executable, "-m", "mtl_core", "worker"] + (["--store", str(store_path)] if store_path else [])
+def worker_command(store_path: str | Path | None = None, workers: int = 1) -> list[str]:
+    """The command line that starts ``workers`` worker processes on ``store_path`` (default: this home's store)."""
+    return ([sys.executable, "-m", "mtl_core", "worker"] + (["--store", str(store_path)] if store_path else [])
+            + (["--workers", str(workers)] if workers > 1 else []))
 
 
-def worker_env(workers: int = 1) -> dict:
-    """This environment (MTL_LAB_HOME, data folder, settings) for a worker process, with this code importable;
-    with several workers and no MTL_LAB_THREADS set, the cores but one are shared out between them."""
+def worker_env() -> dict:
+    """This environment (MTL_LAB_HOME, data folder, settings) for a worker process, with this code importable."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    if workers > 1 and not env.get("MTL_LAB_THREADS"):
-        env["MTL_LAB_THREADS"] = str(max(1, ((os.cpu_count() or 1) - 1) // workers))
     return env
 
 
 def run_workers(store_path: str | Path | None = None, workers: int = 1) -> int:
-    """Serve the queue with ``workers`` processes: this one alone, or that many children it waits for,
-    passing SIGINT and SIGTERM on to them; the exit status is the worst of theirs."""
+    """Serve the queue with ``workers`` processes: this one alone, or that many children it waits for (each
+    with its share of the GPUs and cores, ``parallel.child_env``), passing SIGINT and SIGTERM on to them;
+    the exit status is the worst of theirs."""
     if workers == 1:
         return run_worker(store_path)
-    children = [subprocess.Popen(worker_command(store_path), cwd=ROOT, env=worker_env(workers),
-                                 start_new_session=True) for _ in range(workers)]
+    from .parallel import child_env
+
+    children = [subprocess.Popen(worker_command(store_path), cwd=ROOT, env=child_env(worker_env(), i, workers),
+                                 start_new_session=True) for i in range(workers)]
 
     def pass_on(signum, frame) -> None:
         for child in children:

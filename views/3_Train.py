@@ -6,7 +6,7 @@ import streamlit as st
 
 from mtl_core.charts import curves_chart
 from mtl_core.compare import lead_metrics
-from mtl_core.jobs import cancel_study, ensure_worker, retry_study, worker_alive
+from mtl_core.jobs import cancel_study, ensure_worker, live_workers, retry_study
 from ui.common import get_store, pick_study, plain, sidebar
 
 st.set_page_config(page_title="Train · MTL Lab", page_icon="🧪", layout="wide")
@@ -19,13 +19,13 @@ ACTIVE = ("queued", "running")
 def queue_ui() -> None:
     studies = store.studies()
     active = [s for s in studies if s["status"] in ACTIVE]
-    alive = worker_alive(store)
+    alive = len(live_workers(store))
     if active and not alive:
         st.warning("Studies are waiting but no background worker is running.")
         if st.button("Start a worker", key="train_start_worker"):
             ensure_worker(store)
             st.rerun()
-    st.caption(("Worker: running. " if alive else "Worker: not running. ") +
+    st.caption((f"Workers: {alive} running, each training one run at a time. " if alive else "Worker: not running. ") +
                f"{len(active)} stud{'y' if len(active) == 1 else 'ies'} queued or running.")
 
 

@@ -1,0 +1,102 @@
+"""Runs trained at once: one study through the background queue with 1 worker process, then with N.
+
+What is measured
+    Wall-clock seconds from queueing a study (``jobs.submit_study``) until its last run is done, and runs
+    per minute, with one worker and with N workers serving the same store (``worker --workers N``; the study
+    is queued once per worker, ``jobs.fan_out``, and its runs are claimed one by one by whichever worker is
+    free). Both clocks include starting the processes and preparing the data in each worker, which is what
+    a user waits for.
+
+The two contenders get the same input
+    The same preset and config, the same seeds and split (a fresh store each, so nothing is reused), on the
+    same device. CPU threads: the one worker gets T threads, the N workers T // N each (T = the cores but one,
+    or ``--threads``), so neither side gets more of the machine. On a GPU every worker shares the card.
+
+Reading the result
+    ratio = runs/min with N workers / runs/min with 1. Small models leave a GPU mostly idle between kernel
+    launches, so several processes fill it; on a CPU the ratio shows how much a single run's threads leave
+    unused. The mean test score of each side is printed too: the same runs, the same seeds, so they agree up
+    to floating-point order (threads differ).
+
+This is a benchmark, not a test: nothing asserts a timing.
+
+    .venv/bin/python bench/parallel_runs.py                               # synthetic-demo, 2 workers
+    MTL_LAB_DATA_DIR=../shared/datasets .venv/bin/python bench/parallel_runs.py --preset absa --seeds 1 --workers 4
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from mtl_core.study import StudySpec  # noqa: E402
+
+
+def timed_study(spec: StudySpec, workers: int, threads: int, timeout: float) -> dict:
+    """Queue ``spec`` in a fresh store, serve it with ``workers`` processes; seconds until done, runs, score."""
+    with tempfile.TemporaryDirectory(prefix="mtl-parallel-") as home:
+        env = dict(os.environ, MTL_LAB_HOME=home, MTL_LAB_PARALLEL_RUNS=str(workers),
+                   MTL_LAB_THREADS=str(max(1, threads // workers)), PYTHONPATH=str(ROOT))
+        os.environ.update(MTL_LAB_HOME=home, MTL_LAB_PARALLEL_RUNS=str(workers))
+        from mtl_core.jobs import submit_study
+        from mtl_core.store import Store
+
+        store = Store()
+        started = time.perf_counter()
+        study_id = submit_study(spec, store)
+        worker = subprocess.Popen([sys.executable, "-m", "mtl_core", "worker", "--workers", str(workers)], cwd=ROOT,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            while store.study(study_id)["status"] in ("queued", "running"):
+                if time.perf_counter() - started > timeout:
+                    raise SystemExit(f"{workers} worker(s): the study did not finish within {timeout:.0f} s")
+                time.sleep(0.2)
+            seconds = time.perf_counter() - started
+        finally:
+            worker.terminate()
+            worker.wait(60)
+        runs = store.runs(study_id)
+        if store.study(study_id)["status"] != "done":
+            raise SystemExit(f"{workers} worker(s): study ended {store.study(study_id)['status']}: "
+                             f"{store.study(study_id).get('error')}")
+        scores = [row["value"] for row in store.scores(study_id) if row["metric"] == "accuracy"]
+        owners = {r["owner"] for r in runs}
+        return {"seconds": seconds, "runs": len(runs), "processes": len(owners),
+                "score": statistics.fmean(scores) if scores else float("nan")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--preset", default="synthetic-demo")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
+    p.add_argument("--workers", type=int, default=2, help="worker processes to compare with one (default 2)")
+    p.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 1) - 1),
+                   help="CPU threads in all, shared out between the workers (default: the cores but one)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--timeout", type=float, default=3600)
+    args = p.parse_args(argv)
+
+    spec = StudySpec.from_preset(args.preset, seeds=args.seeds)
+    spec.config = {**spec.config, "device": args.device, **({"epochs": args.epochs} if args.epochs else {})}
+    rows = [timed_study(spec, n, args.threads, args.timeout) for n in (1, args.workers)]
+    print(f"preset {args.preset}, {args.seeds} seed(s), device {args.device}, {args.threads} CPU thread(s) in all")
+    print(f"{'workers':>8} {'runs':>5} {'processes used':>15} {'wall s':>8} {'runs/min':>9} {'mean test score':>16}")
+    for n, row in zip((1, args.workers), rows):
+        print(f"{n:>8} {row['runs']:>5} {row['processes']:>15} {row['seconds']:>8.1f} "
+              f"{60 * row['runs'] / row['seconds']:>9.2f} {row['score']:>16.4f}")
+    print(f"ratio ({args.workers} workers / 1): {rows[0]['seconds'] / rows[1]['seconds']:.2f}x runs per minute")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
