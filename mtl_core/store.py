@@ -49,14 +49,30 @@ MIGRATIONS = [
     ("runs", "attempts", "INTEGER NOT NULL DEFAULT 0"),      # times a process started training it
 ]
 
+INIT_ATTEMPTS = 20  # opening the store: tries while other processes hold a brand-new file's lock
+
 
 class Store:
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path else store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in range(INIT_ATTEMPTS):
+            try:
+                self._create()
+                break
+            except sqlite3.OperationalError as exc:  # SQLite answers "locked" at once, without waiting, when
+                if "locked" not in str(exc) or attempt == INIT_ATTEMPTS - 1:  # processes switch a new file to
+                    raise                                                     # WAL together: try again
+                time.sleep(0.05 * (attempt + 1))
+
+    def _create(self) -> None:
+        """Tables and migrations, under the write lock: processes opening a new (or older) store at once
+        create and migrate it once."""
         with self.connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(SCHEMA)
+        with self.connect(write_lock=True) as db:
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                db.execute(statement)
             for table, column, declaration in MIGRATIONS:
                 present = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
                 if column not in present:

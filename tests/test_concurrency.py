@@ -1,12 +1,16 @@
 """Several worker processes drain one store: no run trained twice, none lost, every study settled once."""
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from mtl_core.jobs import live_workers, stop_worker, submit_study
 from mtl_core.selftest import concurrency
 from mtl_core.selftest.procs import Processes, integrity, tiny_spec, wait_for
 from mtl_core.store import Store
+from mtl_core.worker import ROOT
 
 
 def test_a_run_is_claimed_once_and_a_study_settles_once_never_while_a_run_trains(tmp_path):
@@ -82,3 +86,18 @@ def test_selftest_section_two_workers_drain_51_studies_from_3_submitters(tmp_pat
     runs = [r for s in studies for r in store.runs(s["id"])]
     assert all(r["status"] == "done" and r["attempts"] >= 1 for r in runs)
     assert sum(r["attempts"] > 1 for r in runs) == details["runs_restarted_after_kill"] <= 1
+
+
+OPEN_AT = ("import sys, time; from mtl_core.store import Store; "
+           "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); Store(sys.argv[1]).studies()")
+
+
+def test_processes_opening_a_new_store_at_once_create_it_once(tmp_path):
+    for attempt in range(4):
+        path = tmp_path / f"fresh{attempt}" / "mtl_lab.sqlite"
+        start_at = time.time() + 1.5  # every process opens the new store at the same instant
+        procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT, str(path), str(start_at)], cwd=ROOT,
+                                  stderr=subprocess.PIPE, text=True) for _ in range(6)]
+        errors = [proc.communicate(timeout=60)[1] for proc in procs]
+        assert [proc.returncode for proc in procs] == [0] * 6, errors  # was: "duplicate column name"
+        assert integrity(Store(path)) == "ok"
