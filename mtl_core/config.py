@@ -25,6 +25,7 @@ class RunConfig:
     backbone: str = "bilstm"    # models.backbones.BACKBONES: bilstm | cnn | transformer | minilm (pretrained)
     tune_pretrained: bool = False  # minilm: fine-tune it (True) or keep it frozen, its states cached (False)
     pretrained_lr: float = 5e-5    # learning rate of a fine-tuned pretrained encoder (the rest uses lr)
+    pretrained_layers: int = 1     # minilm: each word's state is the mean of the top N layers (1: the last only)
     sharing: str = "hard"       # models.sharing.SHARING: hard | cascade | cross_stitch | shared_private
     cascade_order: list = field(default_factory=list)  # cascade: tasks from the lowest level up (others on top)
     reversal_scale: float = 1.0  # gradient-reversal strength for adversarial (domain) heads
@@ -61,7 +62,8 @@ class RunConfig:
             if value not in allowed:
                 raise ConfigError(f"The '{name}' option must be one of {set(allowed)}. Got {value!r} instead.")
         self._check_registries()
-        for name in ("emb_dim", "hidden", "layers", "batch_size", "epochs", "max_len", "min_freq"):
+        for name in ("emb_dim", "hidden", "layers", "batch_size", "epochs", "max_len", "min_freq",
+                     "pretrained_layers"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"The '{name}' option must be at least 1. Got {getattr(self, name)!r} instead.")
         for name in ("grad_every", "affinity_every"):

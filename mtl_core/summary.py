@@ -149,7 +149,8 @@ def describe_method(config: dict) -> str:
     c = {**RunConfig().to_dict(), **config}
     backbone = c["backbone"]
     if backbone == "minilm":
-        backbone += " (fine-tuned)" if c["tune_pretrained"] else " (frozen)"
+        backbone += (" (fine-tuned" if c["tune_pretrained"] else " (frozen") + (
+            f", mean of top {c['pretrained_layers']} layers)" if c["pretrained_layers"] > 1 else ")")
     parts = [f"{c['sharing']} sharing", backbone, f"weighting {c['weighting']}", f"sampling {c['sampling']}"]
     if c["aux"]:
         parts.append("auxiliary: " + ", ".join(c["aux"]))

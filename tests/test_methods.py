@@ -53,6 +53,22 @@ def test_pretrained_minilm_backbone_trains_frozen_or_fine_tuned(tune):
     assert set(result.test_scores) == {"a", "b"}
 
 
+def test_pretrained_states_can_be_the_mean_of_the_top_layers():
+    from mtl_core.models.embedders import PretrainedEmbedder
+    itos = ["<pad>", "<oov>", "the", "food", "was", "great"]
+    ids, lengths = torch.tensor([[2, 3, 4, 5]]), torch.tensor([4])
+    last, mixed = PretrainedEmbedder(itos), PretrainedEmbedder(itos, top_layers=3)
+    pieces, attention, first = last.pieces(ids)
+    layers = last.encoder(input_ids=pieces, attention_mask=attention.long(), output_hidden_states=True).hidden_states
+    want = torch.stack(layers[-3:]).mean(0)[0, first[0]]  # each word's first piece, mean of the top 3 layers
+    assert torch.allclose(mixed.frozen(ids, lengths)[0], want, atol=1e-2)  # cached in bfloat16
+    assert torch.allclose(last.frozen(ids, lengths)[0], layers[-1][0, first[0]], atol=1e-2)
+    assert not torch.allclose(want, layers[-1][0, first[0]], atol=1e-1)
+    assert "mean of top 3 layers" in describe_method({"backbone": "minilm", "pretrained_layers": 3})
+    with pytest.raises(ConfigError, match="pretrained_layers"):
+        RunConfig(pretrained_layers=0)
+
+
 def test_fine_tuned_pretrained_encoder_learns_at_its_own_rate():
     from mtl_core.models import build_model, parameter_groups
     p, config = prepared(backbone="minilm", tune_pretrained=True, pretrained_lr=1e-5)

@@ -36,7 +36,8 @@ def make_embedder(config, vocab_size: int, itos: list[str] | None = None,
     if config.backbone in PRETRAINED:
         if itos is None:
             raise ValueError("The pretrained backbone needs the vocabulary's words (itos).")
-        return PretrainedEmbedder(itos, tune=config.tune_pretrained, dropout=min(config.dropout, 0.1))
+        return PretrainedEmbedder(itos, tune=config.tune_pretrained, dropout=min(config.dropout, 0.1),
+                                  top_layers=config.pretrained_layers)
     emb_dim = vectors.shape[1] if vectors is not None else config.emb_dim
     if config.char_dim and itos is None:
         raise ValueError("The character CNN needs the vocabulary's words (itos).")
