@@ -34,7 +34,7 @@ Reading the result
 This is a benchmark, not a test: it prints numbers measured side by side in one process, nothing
 asserts a timing.
 
-    .venv/bin/python bench/throughput.py                       # absa preset, 2 epochs
+    .venv/bin/python bench/throughput.py                       # absa-scratch preset, 2 epochs
     .venv/bin/python bench/throughput.py --preset synthetic-demo --epochs 1 --repeats 3
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ from mtl_core.prepared import PreparedStudy, prepare  # noqa: E402
 from mtl_core.study import StudySpec  # noqa: E402
 from mtl_core.train import train_run  # noqa: E402
 
-PRESETS = ("absa", "synthetic-demo")
+PRESETS = ("absa-scratch", "synthetic-demo")
 TIMED = "training steps only, in both (validation/test scoring excluded)"
 
 
@@ -229,7 +229,7 @@ def busy_note() -> str | None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", choices=PRESETS, default="absa", help="workload (default: absa)")
+    ap.add_argument("--preset", choices=PRESETS, default="absa-scratch", help="workload (default: absa-scratch)")
     ap.add_argument("--epochs", type=int, default=2, help="training epochs per run (default: 2)")
     ap.add_argument("--repeats", type=int, default=1, help="runs per contender, alternating; median reported")
     ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")

@@ -256,7 +256,7 @@ def estimate_seconds(spec, store: Store | None = None) -> float:
     """Upper-bound seconds to train ``spec`` here.
 
     Sum over planned runs of (training examples of the run's tasks x max epochs / speed) + RUN_SECONDS,
-    plus PREPARE_SECONDS. Speed: ``measured_speed`` of similar finished runs, else
+    shared out over the runs trained at once (``parallel.parallel_runs``), plus PREPARE_SECONDS. Speed: ``measured_speed`` of similar finished runs, else
     DEFAULT_EXAMPLES_PER_SECOND. Early stopping makes real runs shorter. Loads the data once per source
     (cached) to count labelled rows; raises the loader's MTLLabError if it cannot."""
     from .config import RunConfig
@@ -268,11 +268,12 @@ def estimate_seconds(spec, store: Store | None = None) -> float:
     test_share = spec.split.get("test_size", 0.2) if n_test == 0 else n_test / max(n_rows, 1)
     train_share = max(0.0, 1 - test_share - spec.split.get("val_size", 0.1))
     speed = measured_speed(config, store) or DEFAULT_EXAMPLES_PER_SECOND
-    total = PREPARE_SECONDS
-    for _, run_tasks, _ in planned_runs(spec, tasks):
+    runs = planned_runs(spec, tasks)
+    training = 0.0
+    for _, run_tasks, _ in runs:
         rows = set().union(*(labelled.get(t, frozenset()) for t in run_tasks))
-        total += len(rows) * train_share * config["epochs"] / speed + RUN_SECONDS
-    return total
+        training += len(rows) * train_share * config["epochs"] / speed + RUN_SECONDS
+    return PREPARE_SECONDS + training / max(1, min(parallel_runs(), len(runs)))  # runs spread over the workers
 
 
 @lru_cache(maxsize=8)

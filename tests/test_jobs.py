@@ -157,7 +157,7 @@ def test_a_worker_killed_mid_study_loses_nothing_and_reruns_nothing():
     assert any(r["setting"] == "all" for r in summary_rows(store, study_id))
 
 
-def test_estimate_uses_the_speed_measured_on_this_machine(served):
+def test_estimate_uses_the_speed_measured_on_this_machine(served, monkeypatch):
     spec = tiny_spec("estimate")
     before = estimate_seconds(spec, Store())  # an empty store: the conservative default speed
     speed = measured_speed(RunConfig.from_dict(spec.config).to_dict(), served)
@@ -167,6 +167,9 @@ def test_estimate_uses_the_speed_measured_on_this_machine(served):
     # 3 runs: base alone (400 rows), related alone (1200), both (1600); 70% of rows train, 2 epochs
     expected = jobs.PREPARE_SECONDS + 3 * jobs.RUN_SECONDS + (400 + 1200 + 1600) * 0.7 * 2 / speed
     assert after == pytest.approx(expected, rel=0.01)
+    monkeypatch.setenv("MTL_LAB_PARALLEL_RUNS", "2")  # two runs at once: the training time is shared out
+    assert estimate_seconds(spec, served) == pytest.approx(jobs.PREPARE_SECONDS + (expected - jobs.PREPARE_SECONDS) / 2,
+                                                           rel=0.01)
 
 
 def ended_process_identity() -> str:

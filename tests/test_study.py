@@ -107,6 +107,21 @@ def test_cli_presets_and_catalog_list():
     assert listing.returncode == 0 and "semeval2014_restaurants" in listing.stdout
 
 
+def test_every_preset_is_a_valid_study_on_its_real_data():
+    from mtl_core.config import RunConfig
+    from mtl_core.data.catalog import load_catalog
+    from mtl_core.sources import load_presets, load_source
+
+    catalog = load_catalog()
+    for name, preset in load_presets().items():
+        RunConfig.from_dict(preset.get("config", {}))  # raises on an unknown key or a bad value
+        if "synthetic" in preset:
+            continue
+        assert preset["dataset"] in catalog, name
+        corpus = load_source({"preset": name}).corpus  # the real file, from MTL_LAB_DATA_DIR
+        assert set(preset["tasks"]) <= set(corpus.tasks), name
+
+
 def test_a_pairs_study_measures_the_cheap_estimates_on_its_run_of_every_task():
     from mtl_core.config import RunConfig
     from mtl_core.study import MEASURE_EVERY, run_config
