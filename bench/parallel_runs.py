@@ -40,6 +40,8 @@ if str(ROOT) not in sys.path:
 
 from mtl_core.study import StudySpec  # noqa: E402
 
+LOG = os.environ.get("BENCH_WORKER_LOG", os.devnull)
+
 
 def timed_study(spec: StudySpec, workers: int, threads: int, timeout: float) -> dict:
     """Queue ``spec`` in a fresh store, serve it with ``workers`` processes; seconds until done, runs, score."""
@@ -54,7 +56,7 @@ def timed_study(spec: StudySpec, workers: int, threads: int, timeout: float) -> 
         started = time.perf_counter()
         study_id = submit_study(spec, store)
         worker = subprocess.Popen([sys.executable, "-m", "mtl_core", "worker", "--workers", str(workers)], cwd=ROOT,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                                  env=env, stdout=subprocess.DEVNULL, stderr=open(LOG, "ab"), start_new_session=True)
         try:
             while store.study(study_id)["status"] in ("queued", "running"):
                 if time.perf_counter() - started > timeout:

@@ -8,7 +8,7 @@ from collections import Counter
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline, make_union
+from sklearn.pipeline import make_union
 
 from .data.corpus import Corpus
 from .data.splits import Split
@@ -36,16 +36,16 @@ def majority_baseline(corpus: Corpus, task: str, split: Split) -> dict[str, floa
     return classification_scores(gold, [top] * len(gold))
 
 
-def _tfidf_lr(c: float, seed: int):
-    features = make_union(
+def _tfidf_features():
+    return make_union(
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True),
     )
-    return make_pipeline(features, LogisticRegression(C=c, max_iter=2000, random_state=seed))
 
 
 def tfidf_lr_baseline(corpus: Corpus, task: str, split: Split, seed: int = 0) -> dict[str, float] | None:
-    """Scores of the classical text classifier; None for tagging tasks or single-class training data."""
+    """Scores of the classical text classifier; None for tagging tasks or single-class training data.
+    The n-gram features are fitted once on the training rows; only the classifier is refitted per C."""
     if corpus.tasks[task].kind == TAGGING:
         return None
     column = corpus.annotations[task]
@@ -54,10 +54,12 @@ def tfidf_lr_baseline(corpus: Corpus, task: str, split: Split, seed: int = 0) ->
     if len(set(y_train)) < 2 or not test:
         return None
     x = corpus.texts
+    features = _tfidf_features().fit([x[i] for i in train])
+    x_train, x_val, x_test = (features.transform([x[i] for i in rows]) for rows in (train, val, test))
     best_model, best_acc = None, -1.0
     for c in C_GRID:
-        model = _tfidf_lr(c, seed).fit([x[i] for i in train], y_train)
-        acc = accuracy([column[i] for i in val], list(model.predict([x[i] for i in val]))) if val else 0.0
+        model = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(x_train, y_train)
+        acc = accuracy([column[i] for i in val], list(model.predict(x_val))) if val else 0.0
         if acc > best_acc:
             best_model, best_acc = model, acc
-    return classification_scores([column[i] for i in test], list(best_model.predict([x[i] for i in test])))
+    return classification_scores([column[i] for i in test], list(best_model.predict(x_test)))

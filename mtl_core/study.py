@@ -5,6 +5,7 @@ Data is prepared once (``prepared.prepare``); every run of the study reuses exac
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass, field, fields
 from typing import Callable
@@ -94,11 +95,17 @@ def _check_groups(tasks: list[str], groups: list[list[str]] | None) -> list[list
 
 
 def run_baselines(store: Store, study_id: str, prepared: PreparedStudy) -> None:
+    """The majority and TF-IDF + LR baselines of every task that has none yet (a peer working on the same
+    study, or an interrupted earlier attempt, may have scored some: the same split gives the same values)."""
     corpus, split = prepared.corpus, prepared.split
-    for task in prepared.specs:
+    tasks = list(prepared.specs)
+    start = os.getpid() % len(tasks)  # peers finishing together start on different tasks
+    for task in tasks[start:] + tasks[:start]:
+        scored = {b["method"] for b in store.baselines(study_id) if b["task"] == task}
         n = sum(corpus.annotations[task][i] is not None for i in split.test)
-        store.add_baseline(study_id, task, "majority", majority_baseline(corpus, task, split), n)
-        tfidf = tfidf_lr_baseline(corpus, task, split)
+        if "majority" not in scored:
+            store.add_baseline(study_id, task, "majority", majority_baseline(corpus, task, split), n)
+        tfidf = None if "tfidf-lr" in scored else tfidf_lr_baseline(corpus, task, split)  # None: tagging
         if tfidf is not None:
             store.add_baseline(study_id, task, "tfidf-lr", tfidf, n)
 
@@ -228,8 +235,6 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
              f"{len(prepared.split.val)}/{len(prepared.split.test)} ({prepared.split.method}), "
              f"vocabulary {len(prepared.vocab)}"
              + (f", vectors from {prepared.vectors_name}" if prepared.vectors_name else ""))
-    if not store.baselines(study_id):
-        run_baselines(store, study_id, prepared)
     if not store.runs(study_id):  # tasks were unknown at creation (planned once, even by two workers at once)
         store.add_runs_once(study_id, planned_runs(spec, list(prepared.specs)), config.to_dict())
     results: dict[int, RunResult] = {}
@@ -256,6 +261,16 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
         echo(f"  run {done}/{total} {run['setting']:<6} seed {run['seed']} " + ", ".join(
             f"{t}={r.test_scores[t][prepared.specs[t].selection_metric]:.3f}" for t in run["tasks"])
              + f"  ({r.epochs_run} epochs, {r.train_seconds:.1f}s, {r.examples_per_second:.0f} ex/s)")
+    # After the runs, so that workers sharing the study all start training at once; before settling it, so that
+    # a study is never done without its baselines (whichever worker settles it has checked them itself).
+    if not store.cancel_requested(study_id):
+        try:
+            run_baselines(store, study_id, prepared)
+        except Exception:
+            if raise_errors:
+                _finish_study(store, study_id, given_up=True)
+                raise
+            log.exception("study %s: the baselines failed", study_id)  # the runs' results stand
     _finish_study(store, study_id)
     return results
 

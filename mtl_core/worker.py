@@ -69,7 +69,7 @@ def identity_alive(identity: str | None) -> bool:
 
 
 def training_threads() -> int:
-    """Set and return torch's CPU threads for training: ``MTL_LAB_THREADS`` if set, else all cores but one.
+    """Set and return this process' CPU threads (torch, BLAS): ``MTL_LAB_THREADS`` if set, else all cores but one.
 
     The worker shares the machine with the web app: leaving it a core keeps pages responsive and avoids
     oversubscription, where torch's spinning threads and another busy process slow each other down many-fold
@@ -77,10 +77,13 @@ def training_threads() -> int:
     """
     import torch
 
+    from threadpoolctl import threadpool_limits
+
     wanted = os.environ.get("MTL_LAB_THREADS")
     threads = int(wanted) if wanted and wanted.isdigit() and int(wanted) > 0 else max(1, (os.cpu_count() or 1) - 1)
     torch.set_num_threads(threads)
-    return threads
+    threadpool_limits(threads)  # BLAS / OpenMP pools (scikit-learn's baselines) too: several workers each took
+    return threads              # every core for them and slowed each other many-fold
 
 
 def worker_command(store_path: str | Path | None = None, workers: int = 1) -> list[str]:

@@ -67,6 +67,9 @@ def test_two_worker_processes_share_one_queue_and_train_every_run_exactly_once(t
     for i in ids:
         scores = [(s["run_id"], s["task"], s["metric"]) for s in store.scores(i)]
         assert len(scores) == len(set(scores)) and {s[0] for s in scores} == {r["id"] for r in runs[i]}
+        tasks = {t for r in runs[i] for t in r["tasks"]}  # baselines scored after the runs, none missing
+        assert {(b["task"], b["method"]) for b in store.baselines(i)} == {(t, m) for t in tasks
+                                                                          for m in ("majority", "tfidf-lr")}
     assert integrity(store) == "ok"
     assert store.workers() == []  # both stopped cleanly and said so
 

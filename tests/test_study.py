@@ -133,3 +133,21 @@ def test_a_pairs_study_measures_the_cheap_estimates_on_its_run_of_every_task():
     assert run_config(base, "all", "singles+all", 5, 5) == base     # other plans: only when asked
     asked = base.replace(grad_every=7)
     assert run_config(asked, "all", "pairs", 5, 5) == asked         # the user's own intervals win
+
+
+def test_baselines_fill_only_what_is_missing(tmp_path):
+    from mtl_core.config import RunConfig
+    from mtl_core.prepared import prepare
+    from mtl_core.selftest.procs import tiny_spec
+    from mtl_core.study import run_baselines
+
+    spec = tiny_spec("baselines")
+    prepared = prepare(spec, RunConfig.from_dict(spec.config))
+    store = Store(tmp_path / "s.sqlite")
+    study_id = store.create_study("baselines", spec.to_dict())
+    store.add_baseline(study_id, "base", "tfidf-lr", {"accuracy": -1.0}, 1)  # as a peer worker left it
+    run_baselines(store, study_id, prepared)
+    rows = {(b["task"], b["method"], b["metric"]): b["value"] for b in store.baselines(study_id)}
+    assert rows[("base", "tfidf-lr", "accuracy")] == -1.0  # kept, not scored again
+    assert {(t, m) for t, m, _ in rows} == {(t, m) for t in ("base", "related") for m in ("majority", "tfidf-lr")}
+    assert 0.5 < rows[("related", "tfidf-lr", "accuracy")] <= 1.0 and 0 < rows[("base", "majority", "accuracy")] < 1
