@@ -4,7 +4,7 @@ Our models are small (a BiLSTM of a few hundred thousand weights, batches of 32 
 H100 busy a few percent of the time, its kernels too small to fill the card. So on a GPU several worker
 processes train runs side by side, each its own CUDA context and stream, and one study's runs are spread
 over them (``jobs.submit_study`` queues a study once per worker; every run is claimed in one statement, so
-none is trained twice). On a CPU one process using all the cores is the default; ``MTL_LAB_PARALLEL_RUNS``
+none is trained twice). On a CPU, one worker per 4 cores shares them out; ``MTL_LAB_PARALLEL_RUNS``
 overrides both. ``bench/parallel_runs.py`` measures runs per minute with one worker and with several.
 """
 from __future__ import annotations
@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 
 RUNS_PER_GPU = 4  # worker processes per CUDA device by default (each needs ~0.5 GB for its CUDA context)
+# CPU: a small run gains little from more threads (2 cores: two 1-thread workers train a study 1.60x faster than
+# one 2-thread worker, bench/parallel_runs.py), so a machine with many cores trains several runs at once.
+CORES_PER_RUN = 4
 
 
 def gpu_count() -> int:
@@ -22,11 +25,12 @@ def gpu_count() -> int:
 
 
 def parallel_runs() -> int:
-    """Runs trained at once on this machine: ``MTL_LAB_PARALLEL_RUNS``, else RUNS_PER_GPU per GPU, else 1."""
+    """Runs trained at once on this machine: ``MTL_LAB_PARALLEL_RUNS``, else RUNS_PER_GPU per GPU, else one per
+    CORES_PER_RUN cores (the app keeps one core)."""
     wanted = os.environ.get("MTL_LAB_PARALLEL_RUNS", "")
     if wanted.isdigit() and int(wanted) > 0:
         return int(wanted)
-    return RUNS_PER_GPU * gpu_count() or 1
+    return RUNS_PER_GPU * gpu_count() or max(1, ((os.cpu_count() or 1) - 1) // CORES_PER_RUN)
 
 
 def child_env(env: dict, index: int, workers: int, gpus: int | None = None) -> dict:

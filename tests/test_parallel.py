@@ -8,10 +8,13 @@ from mtl_core.store import Store
 from mtl_core.worker import worker_command
 
 
-def test_parallel_runs_is_one_on_a_cpu_and_follows_the_setting(monkeypatch):
+def test_parallel_runs_follows_the_cores_the_gpus_and_the_setting(monkeypatch):
     monkeypatch.delenv("MTL_LAB_PARALLEL_RUNS", raising=False)
     monkeypatch.setattr("mtl_core.parallel.gpu_count", lambda: 0)
-    assert parallel_runs() == 1
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert parallel_runs() == 1  # this 2-core machine: one worker, one core left to the app
+    monkeypatch.setattr("os.cpu_count", lambda: 16)
+    assert parallel_runs() == 3  # one per 4 of the 15 cores the app leaves
     monkeypatch.setattr("mtl_core.parallel.gpu_count", lambda: 2)
     assert parallel_runs() == 2 * RUNS_PER_GPU
     monkeypatch.setenv("MTL_LAB_PARALLEL_RUNS", "3")
