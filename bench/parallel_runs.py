@@ -18,7 +18,7 @@ Reading the result
     unused. The mean test score of each side is printed too: the same runs, the same seeds, so they agree up
     to floating-point order (threads differ).
 
-This is a benchmark, not a test: nothing asserts a timing.
+This is a benchmark, not a test: nothing asserts a timing. ``BENCH_WORKER_LOG=FILE`` keeps the workers' logs.
 
     .venv/bin/python bench/parallel_runs.py                               # synthetic-demo, 2 workers
     MTL_LAB_DATA_DIR=../shared/datasets .venv/bin/python bench/parallel_runs.py --preset absa --seeds 1 --workers 4
@@ -55,8 +55,9 @@ def timed_study(spec: StudySpec, workers: int, threads: int, timeout: float) -> 
         store = Store()
         started = time.perf_counter()
         study_id = submit_study(spec, store)
-        worker = subprocess.Popen([sys.executable, "-m", "mtl_core", "worker", "--workers", str(workers)], cwd=ROOT,
-                                  env=env, stdout=subprocess.DEVNULL, stderr=open(LOG, "ab"), start_new_session=True)
+        with open(LOG, "ab") as log:
+            worker = subprocess.Popen([sys.executable, "-m", "mtl_core", "worker", "--workers", str(workers)],
+                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         try:
             while store.study(study_id)["status"] in ("queued", "running"):
                 if time.perf_counter() - started > timeout:
