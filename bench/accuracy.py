@@ -34,7 +34,8 @@ from mtl_core.study import StudySpec, run_study  # noqa: E402
 from mtl_core.summary import describe_method, summary_rows  # noqa: E402
 
 PRESETS = ["yelp-amazon", "yelp-amazon-minilm", "yelp-amazon-adversarial", "absa-scratch", "absa", "absa-minilm",
-           "conll-es", "reuters-topics", "aux-lstm", "aux-mrnn", "aux-crnn", "aux-topics-lstm", "aux-topics-mrnn"]
+           "conll-es", "reuters-topics", "aux-lstm", "aux-mrnn", "aux-crnn", "aux-topics-lstm", "aux-topics-mrnn",
+           "aux-topics-crnn"]
 
 
 def published_for(preset: dict, task: str) -> str:
