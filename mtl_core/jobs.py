@@ -189,7 +189,8 @@ def ensure_worker(store: Store | None = None, wait: float = 5.0) -> bool:
             return True
         with open(mtl_home() / "worker.log", "ab") as log_file:
             proc = subprocess.Popen(worker_command(store.path, parallel_runs()), cwd=ROOT, env=worker_env(),
-                                    stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         _spawned.append(proc)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
@@ -256,9 +257,10 @@ def estimate_seconds(spec, store: Store | None = None) -> float:
     """Upper-bound seconds to train ``spec`` here.
 
     Sum over planned runs of (training examples of the run's tasks x max epochs / speed) + RUN_SECONDS,
-    shared out over the runs trained at once (``parallel.parallel_runs``), plus PREPARE_SECONDS. Speed: ``measured_speed`` of similar finished runs, else
-    DEFAULT_EXAMPLES_PER_SECOND. Early stopping makes real runs shorter. Loads the data once per source
-    (cached) to count labelled rows; raises the loader's MTLLabError if it cannot."""
+    shared out over the runs trained at once (``parallel.parallel_runs``), plus PREPARE_SECONDS.
+    Speed: ``measured_speed`` of similar finished runs, else DEFAULT_EXAMPLES_PER_SECOND. Early stopping
+    makes real runs shorter. Loads the data once per source (cached) to count labelled rows; raises the
+    loader's MTLLabError if it cannot."""
     from .config import RunConfig
     from .study import planned_runs
 

@@ -17,6 +17,11 @@ RUNS_PER_GPU = 4  # worker processes per CUDA device by default (each needs ~0.5
 CORES_PER_RUN = 4
 
 
+def spare_cores() -> int:
+    """CPU cores for training: all but one, which the web app keeps (at least one)."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def gpu_count() -> int:
     """CUDA devices visible here (0 without torch's CUDA build); does not create a CUDA context."""
     import torch
@@ -30,7 +35,7 @@ def parallel_runs() -> int:
     wanted = os.environ.get("MTL_LAB_PARALLEL_RUNS", "")
     if wanted.isdigit() and int(wanted) > 0:
         return int(wanted)
-    return RUNS_PER_GPU * gpu_count() or max(1, ((os.cpu_count() or 1) - 1) // CORES_PER_RUN)
+    return RUNS_PER_GPU * gpu_count() or max(1, spare_cores() // CORES_PER_RUN)
 
 
 def child_env(env: dict, index: int, workers: int, gpus: int | None = None) -> dict:
@@ -41,5 +46,5 @@ def child_env(env: dict, index: int, workers: int, gpus: int | None = None) -> d
     if gpus > 1 and "CUDA_VISIBLE_DEVICES" not in env:
         env["CUDA_VISIBLE_DEVICES"] = str(index % gpus)
     if workers > 1 and not env.get("MTL_LAB_THREADS"):
-        env["MTL_LAB_THREADS"] = str(max(1, ((os.cpu_count() or 1) - 1) // workers))
+        env["MTL_LAB_THREADS"] = str(max(1, spare_cores() // workers))
     return env

@@ -79,8 +79,10 @@ def training_threads() -> int:
 
     from threadpoolctl import threadpool_limits
 
+    from .parallel import spare_cores
+
     wanted = os.environ.get("MTL_LAB_THREADS")
-    threads = int(wanted) if wanted and wanted.isdigit() and int(wanted) > 0 else max(1, (os.cpu_count() or 1) - 1)
+    threads = int(wanted) if wanted and wanted.isdigit() and int(wanted) > 0 else spare_cores()
     torch.set_num_threads(threads)
     threadpool_limits(threads)  # BLAS / OpenMP pools (scikit-learn's baselines) too: several workers each took
     return threads              # every core for them and slowed each other many-fold

@@ -5,8 +5,9 @@
 offline) over the word-piece split of each word and keeps each word's FIRST piece state, so token-level
 tasks (tagging) line up with our tokens. That state is the last layer's, or the mean of the top N layers
 (``top_layers``): lower layers keep more of the word and its syntax, which helps frozen features (on ABSA,
-frozen + BiLSTM, 3 seeds: last layer 0.716-0.720, mean of the top 5 0.728-0.729). Frozen: no gradients and states cached per sentence (computed once);
-fine-tuned: its own (small) learning rate (``models.build.parameter_groups``).
+frozen + BiLSTM, 3 seeds: last layer 0.716-0.720, mean of the top 5 0.728-0.729). Frozen: no gradients and
+states cached per sentence (computed once); fine-tuned: its own (small) learning rate
+(``models.build.parameter_groups``).
 """
 from __future__ import annotations
 
