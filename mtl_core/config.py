@@ -87,8 +87,24 @@ class RunConfig:
             REGISTRY = {"equal": None}
         if self.weighting not in REGISTRY:
             raise ConfigError(f"The 'weighting' option must be one of {set(REGISTRY)}. Got {self.weighting!r} instead.")
+        self._check_next_token_tasks()
         if not 0 < self.sampling_alpha <= 1:
             raise ConfigError(f"The 'sampling_alpha' option must be in (0, 1]. Got {self.sampling_alpha!r} instead.")
+
+    def _check_next_token_tasks(self) -> None:
+        """A next-token auxiliary task needs state dimensions that have not read the token it predicts: the
+        forward half of a one-layer BiLSTM over word vectors. Elsewhere its answer would be in its input."""
+        if not self.aux:
+            return
+        from .auxiliary import PREDICTS_NEXT
+        chosen = [name for name in self.aux if name in PREDICTS_NEXT]
+        if chosen and (self.backbone != "bilstm" or self.layers != 1):
+            encoder = (f"backbone {self.backbone!r}" if self.backbone != "bilstm"
+                       else f"a {self.layers}-layer BiLSTM")
+            raise ConfigError(
+                f"The auxiliary task(s) {chosen} predict the next token, but with {encoder} every token state has "
+                "already read the token after it, so the task would be copied, not learned. Fix: use backbone "
+                "'bilstm' with 1 layer (any sharing), or pick 'missing_word' as the auxiliary task instead.")
 
     @classmethod
     def from_dict(cls, values: dict) -> "RunConfig":

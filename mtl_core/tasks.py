@@ -15,7 +15,9 @@ class TaskSpec:
     ``labels`` lists the label vocabulary in a stable order (index = class id). Examples whose
     label is ``None`` are *absent* for this task: masked out of the loss and of every metric.
     ``absent_label`` records the raw value in the source that meant "absent" (e.g. SemEval aspects
-    a sentence does not mention), for display only.
+    a sentence does not mention), for display only. ``predicts_next`` marks tagging tasks whose target at
+    token t is a property of the token after it (next word, next character): their heads read only states
+    computed from tokens <= t, else a bidirectional encoder would hand them the answer.
     """
 
     name: str
@@ -23,6 +25,7 @@ class TaskSpec:
     labels: list[str] = field(default_factory=list)
     absent_label: str | None = None
     auxiliary: bool = False
+    predicts_next: bool = False  # the tag of token t is about token t+1: its head reads no state that saw t+1
 
     def __post_init__(self) -> None:
         if self.kind not in TASK_KINDS:

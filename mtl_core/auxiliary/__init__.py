@@ -22,8 +22,9 @@ AUXILIARY: dict[str, AuxiliaryTask] = {t.name: t for t in (
 # TaskSpec names the trainer treats specially
 ADVERSARIAL = {t.task_name for t in AUXILIARY.values() if t.adversarial}  # behind gradient reversal
 DYNAMIC = {t.task_name for t in AUXILIARY.values() if t.dynamic}          # targets from MissingWord.corrupt
+PREDICTS_NEXT = {t.name for t in AUXILIARY.values() if t.predicts_next}   # heads read leak-free states only
 
-__all__ = ["ADVERSARIAL", "AUXILIARY", "AUX_PREFIX", "DYNAMIC", "AuxiliaryData", "AuxiliaryTask",
+__all__ = ["ADVERSARIAL", "AUXILIARY", "AUX_PREFIX", "DYNAMIC", "PREDICTS_NEXT", "AuxiliaryData", "AuxiliaryTask",
            "MissingWord", "build_auxiliary", "is_auxiliary_name"]
 
 

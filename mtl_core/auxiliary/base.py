@@ -33,13 +33,15 @@ class AuxiliaryTask(ABC):
     description: str  # one sentence for the CLI help and the app
     adversarial = False  # train behind a gradient-reversal layer (features should NOT predict it)
     dynamic = False      # targets are made per batch by the trainer; the annotation column is all None
+    predicts_next = False  # the target of token t is about token t+1 (TaskSpec.predicts_next)
 
     @property
     def task_name(self) -> str:
         return AUX_PREFIX + self.name
 
     def spec(self, labels: list[str]) -> TaskSpec:
-        return TaskSpec(name=self.task_name, kind=self.kind, labels=list(labels), auxiliary=True)
+        return TaskSpec(name=self.task_name, kind=self.kind, labels=list(labels), auxiliary=True,
+                        predicts_next=self.predicts_next)
 
     @abstractmethod
     def build(self, data: AuxiliaryData) -> tuple[TaskSpec, list]:

@@ -22,6 +22,7 @@ def first_char_bucket(token: str) -> str:
 class NextChar(AuxiliaryTask):
     name = "next_char"
     kind = TAGGING
+    predicts_next = True
     description = ("Each token predicts the first character of the next token: a-z (accents dropped), "
                    f"'{DIGIT}', '{SYMBOL}', or '{END}' after the last token.")
 

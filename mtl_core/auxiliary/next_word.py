@@ -8,6 +8,7 @@ from .base import END, OTHER, AuxiliaryData, AuxiliaryTask, frequent_words, next
 class NextWord(AuxiliaryTask):
     name = "next_word"
     kind = TAGGING
+    predicts_next = True
     description = ("Each token predicts the next word (lower-cased) if it is one of the most frequent "
                    f"training words, else '{OTHER}'; the last token predicts '{END}'.")
 

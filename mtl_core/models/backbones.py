@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .embedders import PretrainedEmbedder, WordEmbedder
-from .encoders import ENCODERS
+from .encoders import DIRECTIONAL, ENCODERS, leak_free_dims
 
 BACKBONES = {
     "bilstm": "word embeddings + BiLSTM (from scratch)",
@@ -26,6 +26,7 @@ class Backbone(nn.Module):
         self.embedder = embedder
         self.encoder = encoder
         self.out_dim = encoder.out_dim
+        self.forward_dims = leak_free_dims(embedder, [encoder])
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return self.encoder(self.embedder(ids, lengths), lengths, ids != 0)     # (B, T, D)
@@ -44,12 +45,23 @@ def make_embedder(config, vocab_size: int, itos: list[str] | None = None,
     return WordEmbedder(vocab_size, emb_dim, config.dropout, vectors, itos, config.char_dim, known_words)
 
 
-def make_encoder(config, in_dim: int, level: bool = False) -> nn.Module:
+def predicts_next(config) -> bool:
+    """Whether the run has a next-token auxiliary task, whose heads must read leak-free states only."""
+    from ..auxiliary import PREDICTS_NEXT  # imported here: the auxiliary package is not needed by most runs
+    return any(name in PREDICTS_NEXT for name in config.aux)
+
+
+def make_encoder(config, in_dim: int, level: bool = False, local_dim: int | None = None) -> nn.Module:
     """The configured encoder over ``in_dim`` features. ``level``: an encoder that sharing architectures stack
-    or duplicate per task; over a pretrained embedder that is a BiLSTM (its own encoder is the embedder)."""
+    or duplicate per task; over a pretrained embedder that is a BiLSTM (its own encoder is the embedder).
+    ``local_dim``: this level reads a lower level's states after ``local_dim`` word features; with a next-token
+    task in the run it keeps the directions apart (``DirectionalBiLSTMEncoder``), so its forward half stays
+    free of the tokens ahead."""
     name = config.backbone
     if name in PRETRAINED:  # fine-tuned, the pretrained encoder is what tasks share; frozen, a BiLSTM on top is
         name = "bilstm" if level or not config.tune_pretrained else "none"
+    if local_dim is not None and name in DIRECTIONAL and predicts_next(config):
+        return DIRECTIONAL[name](in_dim, hidden=config.hidden, local_dim=local_dim)
     dropout = 0.1 if name == "transformer" else config.dropout
     return ENCODERS[name](in_dim, hidden=config.hidden, layers=config.layers, dropout=dropout)
 

@@ -8,7 +8,7 @@ from ..config import RunConfig
 from ..tasks import TAGGING, TaskSpec
 from .backbones import make_backbone, make_embedder, make_encoder
 from .embedders import PretrainedEmbedder
-from .heads import SENTENCE_HEADS, TokenTagger
+from .heads import SENTENCE_HEADS, NextTokenTagger, TokenTagger
 from .reversal import ReversedHead
 from .sharing import SHARING, ModelParts, SharingModel
 
@@ -16,15 +16,20 @@ from .sharing import SHARING, ModelParts, SharingModel
 def model_parts(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
                 vectors: torch.Tensor | None = None, itos: list[str] | None = None,
                 adversarial: frozenset = frozenset(), known_words: int | None = None) -> ModelParts:
-    def head(task: str, in_dim: int) -> nn.Module:
+    def head(task: str, in_dim: int, past: tuple = ()) -> nn.Module:
         spec = tasks[task]
-        head_cls = TokenTagger if spec.kind == TAGGING else SENTENCE_HEADS[config.head]
-        made = head_cls(in_dim, max(2, spec.num_classes), config.dropout)
+        classes = max(2, spec.num_classes)
+        if spec.predicts_next:
+            made = NextTokenTagger(in_dim, classes, config.dropout, past)
+        else:
+            head_cls = TokenTagger if spec.kind == TAGGING else SENTENCE_HEADS[config.head]
+            made = head_cls(in_dim, classes, config.dropout)
         return ReversedHead(made, config.reversal_scale) if task in adversarial else made
 
     return ModelParts(specs=tasks, config=config,
                       embedder=lambda: make_embedder(config, vocab_size, itos, vectors, known_words),
-                      encoder=lambda in_dim: make_encoder(config, in_dim, level=True),
+                      encoder=lambda in_dim, local_dim=None: make_encoder(config, in_dim, level=True,
+                                                                          local_dim=local_dim),
                       head=head, backbone=lambda: make_backbone(config, vocab_size, itos, vectors, known_words),
                       adversarial=frozenset(adversarial))
 

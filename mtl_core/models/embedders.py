@@ -69,6 +69,7 @@ class WordEmbedder(nn.Module):
         self.chars = CharCNN(itos, char_dim) if char_dim else None
         self.dropout = nn.Dropout(dropout)
         self.out_dim = emb_dim + (self.chars.out_dim if self.chars is not None else 0)
+        self.position_local = True  # token t's features come from token t alone
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         words = self.embedding(ids.masked_fill(ids >= self.known_words, OOV_ID))  # (B, T, E)
@@ -114,6 +115,7 @@ class PretrainedEmbedder(nn.Module):
         self.register_buffer("piece_counts", counts, persistent=False)         # (V,)
         self.dropout = nn.Dropout(dropout)
         self.out_dim = self.encoder.config.hidden_size
+        self.position_local = False  # each word's state has attended to the whole sentence
         # one cache per weights, layer mix and exact vocabulary
         self._cache = _SHARED_CACHE.setdefault((str(path), self.top_layers, tuple(itos)), OrderedDict())
 

@@ -51,4 +51,21 @@ class TokenTagger(nn.Module):
         return self.out(self.dropout(states))                                   # (B, T, C)
 
 
+class NextTokenTagger(nn.Module):
+    """A tagger for a next-token task (``TaskSpec.predicts_next``): it reads only ``spans`` of the state
+    dimensions, those computed from tokens <= t (a BiLSTM's forward half), so the token it predicts is not
+    already in its input."""
+
+    def __init__(self, in_dim: int, num_classes: int, dropout: float, spans: tuple[tuple[int, int], ...]):
+        super().__init__()
+        if not spans or any(not 0 <= a < b <= in_dim for a, b in spans):
+            raise ValueError(f"A next-token head needs state dimensions that have not read the tokens ahead "
+                             f"(spans within 0..{in_dim}). Got {spans!r}.")
+        self.register_buffer("keep", torch.cat([torch.arange(a, b) for a, b in spans]), persistent=False)
+        self.tagger = TokenTagger(len(self.keep), num_classes, dropout)
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self.tagger(states.index_select(-1, self.keep), mask)           # (B, T, C)
+
+
 SENTENCE_HEADS = {"pooled": PooledClassifier, "attention": AttentionClassifier}

@@ -29,13 +29,20 @@ class ModelParts:
     specs: dict[str, TaskSpec]
     config: object                                    # RunConfig (sharing options: cascade_order, ...)
     embedder: Callable[[], nn.Module]                 # () -> ids (B, T) -> features (B, T, E), .out_dim
-    encoder: Callable[[int], nn.Module]               # in_dim -> (x, lengths, mask) -> states, .out_dim
-    head: Callable[[str, int], nn.Module]             # (task, in_dim) -> (states, mask) -> logits
+    encoder: Callable[..., nn.Module]                 # (in_dim, local_dim=None) -> (x, lengths, mask) -> states;
+                                                      # local_dim: a stacked level after that many word features
+    head: Callable[..., nn.Module]                    # (task, in_dim, past=()) -> (states, mask) -> logits;
+                                                      # past: (start, stop) spans of dims free of tokens ahead
     backbone: Callable[[], nn.Module]                 # () -> embedder + the configured encoder, .out_dim
     adversarial: frozenset = frozenset()              # tasks whose head sits behind gradient reversal
 
-    def heads(self, in_dim: int, tasks: list[str] | None = None) -> dict[str, nn.Module]:
-        return {t: self.head(t, in_dim) for t in (tasks or self.specs)}
+    def heads(self, in_dim: int, tasks: list[str] | None = None, past: tuple = ()) -> dict[str, nn.Module]:
+        return {t: self.head(t, in_dim, past) for t in (tasks or self.specs)}
+
+
+def leading(dims: int) -> tuple[tuple[int, int], ...]:
+    """The span of the first ``dims`` state dimensions (none when 0), as a head's ``past`` argument."""
+    return ((0, dims),) if dims else ()
 
 
 class SharingModel(nn.Module):

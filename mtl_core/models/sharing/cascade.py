@@ -3,14 +3,17 @@
 Encoder levels are stacked: level 0 encodes the embedder's features, level k encodes the features concatenated
 with level k-1's states. Each task named in ``config.cascade_order`` gets its own level, in that order (lowest
 first), and its head reads that level; the other tasks share one extra level on top. A forward pass runs only
-the levels up to the highest one its tasks need.
+the levels up to the highest one its tasks need. With a next-token task in the run the upper levels keep the
+BiLSTM directions apart (``DirectionalBiLSTMEncoder``), so every level's forward half stays free of the
+tokens ahead.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .base import SharingModel
+from ..encoders import leak_free_dims
+from .base import SharingModel, leading
 
 
 def cascade_levels(order: list[str], tasks: list[str]) -> list[list[str]]:
@@ -43,8 +46,10 @@ class CascadeModel(SharingModel):
         embedder = parts.embedder()
         encoders: list[nn.Module] = []
         for _ in levels:
-            encoders.append(parts.encoder(embedder.out_dim + (encoders[-1].out_dim if encoders else 0)))
-        heads = {t: parts.head(t, encoders[k].out_dim) for k, level in enumerate(levels) for t in level}
+            encoders.append(parts.encoder(embedder.out_dim + encoders[-1].out_dim, local_dim=embedder.out_dim)
+                            if encoders else parts.encoder(embedder.out_dim))
+        heads = {t: parts.head(t, encoders[k].out_dim, leading(leak_free_dims(embedder, encoders[: k + 1])))
+                 for k, level in enumerate(levels) for t in level}
         return cls(embedder, encoders, levels, {t: heads[t] for t in parts.specs})
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor,

@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import SharingModel
+from ..encoders import leak_free_dims
+from .base import SharingModel, leading
 
 LAYERS = 2          # encoder layers per column, each followed by a cross-stitch unit
 SELF_WEIGHT = 0.9   # initial weight of a column on itself; the rest (0.1) is spread over the other columns
@@ -48,10 +49,12 @@ class CrossStitchModel(SharingModel):
     def from_parts(cls, parts) -> "CrossStitchModel":
         embedder = parts.embedder()
         layers, in_dim = [], embedder.out_dim
-        for _ in range(LAYERS):
-            layers.append([parts.encoder(in_dim) for _ in parts.specs])
+        for k in range(LAYERS):  # above the first, a layer reads mixed states only (no word features)
+            layers.append([parts.encoder(in_dim, local_dim=0) if k else parts.encoder(in_dim) for _ in parts.specs])
             in_dim = layers[-1][0].out_dim
-        return cls(embedder, layers, parts.heads(in_dim))
+        # mixing is per dimension, so a column's forward half stays a mix of forward halves
+        past = leading(leak_free_dims(embedder, [encoders[0] for encoders in layers]))
+        return cls(embedder, layers, parts.heads(in_dim, past=past))
 
     def column(self, task: str) -> list[nn.Module]:
         """The encoders of one task's column, lowest first."""

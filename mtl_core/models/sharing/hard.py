@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import SharingModel
+from .base import SharingModel, leading
 
 
 class HardSharingModel(SharingModel):
@@ -17,7 +17,7 @@ class HardSharingModel(SharingModel):
     @classmethod
     def from_parts(cls, parts) -> "HardSharingModel":
         backbone = parts.backbone()
-        return cls(backbone, parts.heads(backbone.out_dim))
+        return cls(backbone, parts.heads(backbone.out_dim, past=leading(backbone.forward_dims)))
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor,
                 tasks: list[str] | None = None) -> dict[str, torch.Tensor]:

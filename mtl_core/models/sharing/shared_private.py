@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import SharingModel, module_key
+from ..encoders import leak_free_dims
+from .base import SharingModel, leading, module_key
 
 
 def orthogonality(shared: torch.Tensor, private: torch.Tensor) -> torch.Tensor:
@@ -43,7 +44,12 @@ class SharedPrivateModel(SharingModel):
         embedder = parts.embedder()
         shared = parts.encoder(embedder.out_dim)
         private = {t: parts.encoder(embedder.out_dim) for t in parts.specs if t not in parts.adversarial}
-        heads = {t: parts.head(t, shared.out_dim + (private[t].out_dim if t in private else 0))
+
+        def past(task: str) -> tuple:  # the leak-free spans of [shared | private] (a next-token head reads them)
+            own = leak_free_dims(embedder, [private[task]]) if task in private else 0
+            return leading(leak_free_dims(embedder, [shared])) + ((shared.out_dim, shared.out_dim + own),) * bool(own)
+
+        heads = {t: parts.head(t, shared.out_dim + (private[t].out_dim if t in private else 0), past(t))
                  for t in parts.specs}
         return cls(embedder, shared, private, heads, getattr(parts.config, "ortho_weight", 0.01))
 
