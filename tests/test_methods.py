@@ -177,6 +177,22 @@ def test_a_study_records_its_method_and_auxiliary_scores_and_predicts(isolated_h
     assert set(out[0]) == {"a", "b"}
 
 
+def test_a_cascade_over_auxiliary_levels_predicts_with_the_trained_levels(isolated_home):
+    store = Store()
+    order = ["aux:next_char", "aux:next_word"]
+    spec = StudySpec(name="crnn", source=SYNTHETIC, seeds=1, tasks=["a"],
+                     config={**TINY, "sharing": "cascade", "aux": ["next_char", "next_word"], "cascade_order": order})
+    study_id, _ = run_study(spec, store, echo=lambda line: None)
+    run = store.runs(study_id)[0]
+    predictor = load_predictor(store, run["id"])
+    assert [type(e).__name__ for e in predictor.model.encoders] == ["BiLSTMEncoder", "DirectionalBiLSTMEncoder",
+                                                                    "DirectionalBiLSTMEncoder"]
+    state = torch.load(run["checkpoint"], weights_only=True)
+    assert torch.equal(predictor.model.state_dict()["encoders.1.forward_lstm.weight_ih_l0"],
+                       state["encoders.1.forward_lstm.weight_ih_l0"])         # the trained level, not a new one
+    assert set(predictor.predict(["a sentence of made up words"])[0]) == {"a"}
+
+
 def test_methods_compare_puts_studies_of_the_same_tasks_side_by_side(isolated_home):
     from mtl_core.charts import methods_chart
     from mtl_core.methods_compare import comparable_studies, method_rows

@@ -25,7 +25,7 @@ DYNAMIC = {t.task_name for t in AUXILIARY.values() if t.dynamic}          # targ
 PREDICTS_NEXT = {t.name for t in AUXILIARY.values() if t.predicts_next}   # heads read leak-free states only
 
 __all__ = ["ADVERSARIAL", "AUXILIARY", "AUX_PREFIX", "DYNAMIC", "PREDICTS_NEXT", "AuxiliaryData", "AuxiliaryTask",
-           "MissingWord", "build_auxiliary", "is_auxiliary_name"]
+           "MissingWord", "build_auxiliary", "is_auxiliary_name", "placeholder_specs"]
 
 
 def is_auxiliary_name(name: str) -> bool:
@@ -50,3 +50,14 @@ def build_auxiliary(names: list[str], tokens: list[list[str]], train_rows: list[
         spec, column = AUXILIARY[name].build(data)
         specs[spec.name], columns[spec.name] = spec, column
     return specs, columns
+
+
+def placeholder_specs(names: list[str]) -> dict[str, TaskSpec]:
+    """The auxiliary TaskSpecs of a trained run with their kind and flags but no real labels: enough to rebuild
+    its architecture (a cascade's levels, direction-keeping encoders), whose auxiliary heads are never saved."""
+    specs = {}
+    for name in dict.fromkeys(names):
+        task = AUXILIARY[name]
+        specs[task.task_name] = TaskSpec(name=task.task_name, kind=task.kind, labels=["?", "?"], auxiliary=True,
+                                         predicts_next=task.predicts_next)
+    return specs
