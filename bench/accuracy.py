@@ -4,7 +4,9 @@ published figure, as ``../shared/SEED_RESULTS.md`` asks.
 Each preset runs as a study (every run on one seeded split, model selection on validation, test scored once,
 N seeds, mean and 95% CI) in a throw-away store. Printed per preset and task: the single-task and the
 multitask score, TF-IDF + LR and the majority class on the same test rows, the published number where there
-is one, and the mean best epoch (epochs to converge: the epoch early stopping kept).
+is one, and the mean best epoch (epochs to converge: the epoch early stopping kept). Presets of the same tasks
+(aux-lstm / aux-mrnn / aux-crnn, ...) are then compared as methods: each one's epochs to converge and its
+epochs to reach the validation score every one of their runs reached (``methods_compare``).
 
 This is a benchmark, not a test: it prints measured numbers and asserts nothing.
 
@@ -27,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 from mtl_core.cli import parse_sets  # noqa: E402
 from mtl_core.compare import lead_metrics  # noqa: E402
-from mtl_core.methods_compare import epochs_to_converge  # noqa: E402
+from mtl_core.methods_compare import epochs_to_converge, method_rows  # noqa: E402
 from mtl_core.sources import load_presets  # noqa: E402
 from mtl_core.store import Store  # noqa: E402
 from mtl_core.study import StudySpec, run_study  # noqa: E402
@@ -45,11 +47,10 @@ def published_for(preset: dict, task: str) -> str:
     return "-"
 
 
-def run_preset(name: str, seeds: int, overrides: dict, plan: str | None) -> list[str]:
+def run_preset(name: str, seeds: int, overrides: dict, plan: str | None, store: Store) -> tuple[list[str], str]:
     preset = load_presets()[name]
     spec = StudySpec.from_preset(name, seeds=seeds, plan=plan)
     spec.config = {**spec.config, **overrides}
-    store = Store(Path(tempfile.mkdtemp(prefix="mtl-bench-")) / "bench.sqlite")
     start = time.perf_counter()
     study_id, _ = run_study(spec, store, echo=lambda _: None, save_models=False)
     seconds = time.perf_counter() - start
@@ -83,6 +84,21 @@ def run_preset(name: str, seeds: int, overrides: dict, plan: str | None) -> list
     converge = {s: epochs_to_converge(store, study_id, s) for s in ("single", "all")}
     out.append("epochs to converge (best epoch, mean [95% CI]): " + ", ".join(
         f"{s} {m:.1f} [{lo:.1f}, {hi:.1f}]" for s, found in converge.items() if found for m, lo, hi in [found]))
+    return out, study_id
+
+
+def methods_table(store: Store, study_ids: list[str]) -> list[str]:
+    """The studies of one set of tasks side by side: score, epochs to converge, epochs to reach the shared target."""
+    rows = method_rows(store, study_ids)
+    out = [f"\n## methods compared on {', '.join(sorted({r['task'] for r in rows}))}",
+           f"{'study':<18} {'task':<8} {'score':>22} {'best epoch':>20} {'target':>7} {'epochs to target':>20}"]
+    for r in rows:
+        best = f"{r['epochs_to_converge']:.1f} [{r['epochs_ci_low']:.1f}, {r['epochs_ci_high']:.1f}]" \
+            if r["epochs_to_converge"] is not None else "-"
+        reach = f"{r['epochs_to_target']:.1f} [{r['target_ci_low']:.1f}, {r['target_ci_high']:.1f}]" \
+            if r["epochs_to_target"] is not None else "-"
+        out.append(f"{r['study']:<18} {r['task']:<8} {r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] "
+                   f"{best:>20} {r['target'] if r['target'] is not None else float('nan'):>7.3f} {reach:>20}")
     return out
 
 
@@ -95,8 +111,15 @@ def main() -> None:
     args = parser.parse_args()
     overrides = parse_sets(args.set)
     os.environ.setdefault("MTL_LAB_DATA_DIR", str(ROOT.parent / "shared" / "datasets"))
+    store = Store(Path(tempfile.mkdtemp(prefix="mtl-bench-")) / "bench.sqlite")
+    by_tasks: dict[tuple, list[str]] = {}
     for name in args.presets:
-        print("\n".join(run_preset(name, args.seeds, overrides, args.plan)), flush=True)
+        lines, study_id = run_preset(name, args.seeds, overrides, args.plan, store)
+        print("\n".join(lines), flush=True)
+        by_tasks.setdefault(tuple(sorted(store.study(study_id)["tasks"] or {})), []).append(study_id)
+    for study_ids in by_tasks.values():
+        if len(study_ids) > 1:
+            print("\n".join(methods_table(store, study_ids)), flush=True)
 
 
 if __name__ == "__main__":

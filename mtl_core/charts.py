@@ -64,14 +64,15 @@ def curves_chart(curves: list[dict], lead: dict[str, str], best_epoch: int | Non
 
 
 def methods_chart(rows: list[dict]) -> go.Figure:
-    """Per task, one bar per study/method (mean ± 95% CI); beside it, each study's epochs to converge.
+    """Per task, one bar per study/method (mean ± 95% CI); beside it, how fast each study's runs learned: the
+    best epoch early stopping kept, and the first epoch that reached the validation score every run reached.
 
     ``rows`` come from ``methods_compare.method_rows``."""
     from plotly.subplots import make_subplots
 
     studies = list(dict.fromkeys(r["study"] for r in rows))
-    fig = make_subplots(rows=1, cols=2, column_widths=[0.72, 0.28], horizontal_spacing=0.1,
-                        subplot_titles=("test score per task (mean ± 95% CI)", "epochs to converge"))
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.64, 0.36], horizontal_spacing=0.1,
+                        subplot_titles=("test score per task (mean ± 95% CI)", "epochs (mean ± 95% CI)"))
     for k, study in enumerate(studies):
         rs = [r for r in rows if r["study"] == study]
         label = f"{study} ({rs[0]['method']})"
@@ -81,14 +82,18 @@ def methods_chart(rows: list[dict]) -> go.Figure:
                                  arrayminus=[r["mean"] - r["ci_low"] for r in rs]),
                     hovertemplate="%{y:.3f}<extra>" + label + "</extra>", legendgroup=study, row=1, col=1)
         first = rs[0]
-        if first["epochs_to_converge"] is not None:
-            fig.add_bar(name=label, x=[study], y=[first["epochs_to_converge"]], marker_color=color,
-                        error_y=dict(type="data", array=[first["epochs_ci_high"] - first["epochs_to_converge"]],
-                                     arrayminus=[first["epochs_to_converge"] - first["epochs_ci_low"]]),
+        measures = [(name, first[mean], first[low], first[high]) for name, mean, low, high in (
+            ("best epoch", "epochs_to_converge", "epochs_ci_low", "epochs_ci_high"),
+            (f"to reach {first['target']:.3f}" if first["target"] is not None else "to reach target",
+             "epochs_to_target", "target_ci_low", "target_ci_high")) if first[mean] is not None]
+        if measures:
+            fig.add_bar(name=label, x=[m[0] for m in measures], y=[m[1] for m in measures], marker_color=color,
+                        error_y=dict(type="data", array=[m[3] - m[1] for m in measures],
+                                     arrayminus=[m[1] - m[2] for m in measures]),
                         showlegend=False, legendgroup=study, hovertemplate="%{y:.1f} epochs<extra></extra>",
                         row=1, col=2)
     fig.update_layout(barmode="group", height=440, margin=dict(t=40, b=40, l=60, r=10),
                       legend=dict(orientation="h", y=-0.15, x=0))
     fig.update_yaxes(range=[0, 1.02], row=1, col=1)
-    fig.update_yaxes(title_text="best epoch", row=1, col=2)
+    fig.update_yaxes(title_text="epochs", row=1, col=2)
     return fig

@@ -207,8 +207,18 @@ def test_methods_compare_puts_studies_of_the_same_tasks_side_by_side(isolated_ho
     assert [(r["study"], r["task"], r["setting"], r["n_seeds"]) for r in rows] == [("m0", "a", "single", 2),
                                                                                   ("m1", "a", "single", 2)]
     assert "cascade sharing" in rows[1]["method"] and 1 <= rows[1]["epochs_to_converge"] <= 2
+    assert rows[0]["target"] == rows[1]["target"] and all(1 <= r["epochs_to_target"] <= 2 for r in rows)
     fig = methods_chart(rows)
     assert len(fig.data) == 4  # per study: a score bar and an epochs bar
+
+
+def test_epochs_to_reach_the_validation_score_every_run_reached():
+    from mtl_core.methods_compare import epochs_to_reach, shared_target
+
+    curves = [[0.50, 0.60, 0.70], [0.55, 0.65], [0.40, 0.66, 0.61, 0.80], []]
+    assert shared_target(curves) == 0.65                       # the weakest run's best
+    assert epochs_to_reach(curves, 0.65) == [3, 2, 2]          # a later dip does not matter; no curve, no entry
+    assert shared_target([[], []]) is None
 
 
 def test_character_cnn_gives_unseen_words_their_spelling_but_not_a_word_vector():

@@ -125,7 +125,9 @@ def methods_ui(study: dict) -> None:
         st.plotly_chart(fig, key="compare_methods_chart")
         st.caption("Each study trains one method (sharing, backbone, weighting, sampling, auxiliary tasks). Bars: "
                    "each task's multitask score (alone, for a study of one task). Right: the epoch early stopping "
-                   "kept, averaged over runs: fewer means the method converged faster. Overlapping whiskers: "
+                   "kept, and the first epoch at which each run reached the validation score that every compared "
+                   "run reached (who gets to the same quality first). A method that keeps improving for longer "
+                   "keeps a later best epoch even when it reaches that score sooner. Overlapping whiskers: "
                    "can't tell apart.")
         export_ui(fig, "methods", "compare_methods_export")
 
