@@ -185,3 +185,15 @@ def test_tasks_page_queues_a_study_with_the_chosen_multitask_method(no_autostart
     config = study["spec"]["config"]
     assert (config["sharing"], config["weighting"], config["sampling"], config["aux"], config["cascade_order"]) == \
         ("cascade", "pcgrad", "temperature", ["next_word"], ["aux:next_word"])
+
+
+def test_tasks_page_explains_why_a_next_token_task_needs_a_bilstm(no_autostart):
+    at = run_app("views/2_Tasks.py")
+    at.selectbox(key="tasks_source").set_value(
+        next(o for o in at.selectbox(key="tasks_source").options if "Synthetic demo" in o)).run()
+    k = next(s.key for s in at.selectbox if s.key and s.key.endswith("_sharing"))[: -len("_sharing")]
+    at.selectbox(key=f"{k}_backbone").set_value("cnn").run()
+    at.multiselect(key=f"{k}_aux").set_value(["next_word"]).run()
+    assert not at.exception
+    assert any("would be copied, not learned" in e.value for e in at.error)
+    assert "tasks_submit" not in [b.key for b in at.button]  # nothing to queue until the method is fixed
