@@ -38,6 +38,8 @@ class RunConfig:
     language: str = "en"        # spaCy blank pipeline language for tokenization
     # optimisation
     lr: float = 2e-3
+    lr_schedule: str = "constant"  # mtl_core.schedules.SCHEDULES: constant | linear (warmup, then decay to zero)
+    warmup: float = 0.1            # linear schedule: share of the run's steps spent warming up
     weight_decay: float = 1e-4
     batch_size: int = 32
     epochs: int = 15
@@ -62,6 +64,8 @@ class RunConfig:
             if value not in allowed:
                 raise ConfigError(f"The '{name}' option must be one of {set(allowed)}. Got {value!r} instead.")
         self._check_registries()
+        if not 0 <= self.warmup < 1:
+            raise ConfigError(f"The 'warmup' option must be in [0, 1). Got {self.warmup!r} instead.")
         for name in ("emb_dim", "hidden", "layers", "batch_size", "epochs", "max_len", "min_freq",
                      "pretrained_layers"):
             if getattr(self, name) < 1:
@@ -77,7 +81,8 @@ class RunConfig:
     def _check_registries(self) -> None:
         from .models.backbones import BACKBONES  # imported here: models import this module
         from .models.sharing import SHARING
-        for name, allowed in (("backbone", BACKBONES), ("sharing", SHARING)):
+        from .schedules import SCHEDULES
+        for name, allowed in (("backbone", BACKBONES), ("sharing", SHARING), ("lr_schedule", SCHEDULES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"The '{name}' option must be one of {set(allowed)}. "
                                   f"Got {getattr(self, name)!r} instead.")

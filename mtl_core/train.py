@@ -25,6 +25,7 @@ from .losses import balanced_class_weights, masked_cross_entropy
 from .metrics import classification_scores, tagging_scores
 from .models import build_model, parameter_groups
 from .sampling import epoch_plan, owner_rows
+from .schedules import make_scheduler
 from .tasks import TAGGING, TaskSpec
 from .weighting import build_weighting
 
@@ -223,6 +224,8 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
         model.train()
         weighting.start_epoch(epoch)
         plan = epoch_plan(owned, lengths_np, config.batch_size, rng, config.sampling, config.sampling_alpha)
+        if epoch == 1:  # every epoch visits the same rows, so the run's steps are known now
+            scheduler = make_scheduler(optimizer, config.lr_schedule, config.epochs * len(plan), config.warmup)
         loss_sums = {t: torch.zeros((), device=device) for t in tasks}
         loss_counts = dict.fromkeys(tasks, 0)
         start = time.perf_counter()
@@ -249,6 +252,8 @@ def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, confi
             if config.clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             if probe is not None:
                 probe.after_step()
             if lookahead is not None:

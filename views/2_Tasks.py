@@ -7,6 +7,7 @@ import streamlit as st
 
 from mtl_core.config import RunConfig
 from mtl_core.errors import MTLLabError
+from mtl_core.schedules import SCHEDULES
 from mtl_core.sources import get_preset, load_presets, preset_data_problem, preset_tasks
 from mtl_core.study import StudySpec, plan_runs
 from ui.common import get_store, plain, sidebar
@@ -51,6 +52,9 @@ def config_ui(defaults: dict, tasks: list[str], k: str) -> dict:
         config["batch_size"] = d2.number_input("Batch size", 4, 512, base.batch_size, key=f"{k}_batch")
         config["patience"] = d3.number_input("Patience (epochs)", 1, 50, base.patience, key=f"{k}_patience")
         config["class_weights"] = d1.checkbox("Class weights (imbalanced labels)", base.class_weights, key=f"{k}_cw")
+        config["lr_schedule"] = d2.selectbox("Learning-rate schedule", list(SCHEDULES),
+                                             index=list(SCHEDULES).index(base.lr_schedule), key=f"{k}_schedule",
+                                             help="; ".join(f"{n}: {d}" for n, d in SCHEDULES.items()))
     with st.expander("Multitask method: sharing, backbone, weighting, sampling, auxiliary tasks"):
         config.update(method_ui(base, tasks, k))
     return config
