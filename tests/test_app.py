@@ -168,11 +168,16 @@ def test_a_shared_server_asks_for_its_password_first(monkeypatch):
     assert at.button(key="preset_synthetic-demo")  # the home page, at last
 
 
-def test_tasks_page_queues_a_study_with_the_chosen_multitask_method(no_autostart):
+def tasks_page_on_the_synthetic_demo():
+    """The Tasks page with the synthetic demo picked, and the key prefix of its per-source widgets."""
     at = run_app("views/2_Tasks.py")
     at.selectbox(key="tasks_source").set_value(
         next(o for o in at.selectbox(key="tasks_source").options if "Synthetic demo" in o)).run()
-    k = next(s.key for s in at.selectbox if s.key and s.key.endswith("_sharing"))[: -len("_sharing")]
+    return at, next(s.key for s in at.selectbox if s.key and s.key.endswith("_sharing"))[: -len("_sharing")]
+
+
+def test_tasks_page_queues_a_study_with_the_chosen_multitask_method(no_autostart):
+    at, k = tasks_page_on_the_synthetic_demo()
     at.selectbox(key=f"{k}_sharing").set_value("cascade").run()
     at.selectbox(key=f"{k}_weighting").set_value("pcgrad").run()
     at.selectbox(key=f"{k}_sampling").set_value("temperature").run()
@@ -188,10 +193,7 @@ def test_tasks_page_queues_a_study_with_the_chosen_multitask_method(no_autostart
 
 
 def test_tasks_page_explains_why_a_next_token_task_needs_a_bilstm(no_autostart):
-    at = run_app("views/2_Tasks.py")
-    at.selectbox(key="tasks_source").set_value(
-        next(o for o in at.selectbox(key="tasks_source").options if "Synthetic demo" in o)).run()
-    k = next(s.key for s in at.selectbox if s.key and s.key.endswith("_sharing"))[: -len("_sharing")]
+    at, k = tasks_page_on_the_synthetic_demo()
     at.selectbox(key=f"{k}_backbone").set_value("cnn").run()
     at.multiselect(key=f"{k}_aux").set_value(["next_word"]).run()
     assert not at.exception

@@ -117,4 +117,4 @@ def test_another_study_of_the_same_tasks_can_be_compared_as_a_method(home):
     methods.set_value([o for o in methods.options if "tiny pairs" in o]).run()
     assert not at.exception
     assert len(charts(at)) == before + 1
-    assert any("epochs to converge" in json.dumps(c) for c in charts(at))
+    assert any("best epoch" in json.dumps(c) and "to reach" in json.dumps(c) for c in charts(at))
