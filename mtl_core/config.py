@@ -96,13 +96,18 @@ class RunConfig:
         if not 0 < self.sampling_alpha <= 1:
             raise ConfigError(f"The 'sampling_alpha' option must be in (0, 1]. Got {self.sampling_alpha!r} instead.")
 
+    @property
+    def next_token_aux(self) -> list[str]:
+        """The run's auxiliary tasks that predict the next token (their heads must read leak-free states)."""
+        if not self.aux:
+            return []
+        from .auxiliary import PREDICTS_NEXT  # imported here: it loads word-list packages most runs never need
+        return [name for name in self.aux if name in PREDICTS_NEXT]
+
     def _check_next_token_tasks(self) -> None:
         """A next-token auxiliary task needs state dimensions that have not read the token it predicts: the
         forward half of a one-layer BiLSTM over word vectors. Elsewhere its answer would be in its input."""
-        if not self.aux:
-            return
-        from .auxiliary import PREDICTS_NEXT
-        chosen = [name for name in self.aux if name in PREDICTS_NEXT]
+        chosen = self.next_token_aux
         if chosen and (self.backbone != "bilstm" or self.layers != 1):
             encoder = (f"backbone {self.backbone!r}" if self.backbone != "bilstm"
                        else f"a {self.layers}-layer BiLSTM")

@@ -12,16 +12,17 @@ from pathlib import Path
 
 import torch
 
-from .auxiliary import ADVERSARIAL, placeholder_specs
+from .auxiliary import placeholder_specs
 from .config import RunConfig
 from .data.encode import encode
 from .data.tokenize import tokenize_texts
 from .data.vocab import Vocabulary
 from .errors import MTLLabError
 from .models import build_model
-from .models.sharing import module_key
+from .models.sharing import owned_by
 from .store import Store
 from .tasks import TAGGING, TaskSpec
+from .train import adversarial_tasks
 
 
 class PredictError(MTLLabError):
@@ -112,13 +113,13 @@ def load_predictor(store: Store, run_id: int) -> Predictor:
     # the auxiliary tasks shape the architecture (a cascade level each, ...) but their heads were not saved
     aux = placeholder_specs(config.aux)
     model = build_model({**specs, **aux}, len(vocab), config, itos=vocab.itos,
-                        adversarial=frozenset(t for t in aux if t in ADVERSARIAL))
+                        adversarial=adversarial_tasks(list(aux)))
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
         frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
         buffers = {name for name, _ in model.named_buffers()}
-        unsaved = {module_key(t) for t in aux}  # the auxiliary heads and private encoders
-        wrong = [k for k in missing if k not in frozen and k not in buffers and not unsaved & set(k.split("."))]
+        # the auxiliary heads and private encoders were never saved (train.saved_state)
+        wrong = [k for k in missing if k not in frozen and k not in buffers and not owned_by(k, aux)]
         wrong += list(unexpected)
         if wrong:
             raise RuntimeError(f"weights missing or unexpected: {wrong[:3]}")

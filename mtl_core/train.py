@@ -169,11 +169,10 @@ def add_grads(params: list[torch.nn.Parameter], grads: tuple) -> None:
 def saved_state(model: torch.nn.Module, aux_tasks: list[str]) -> dict[str, torch.Tensor]:
     """The weights Predict needs: not the auxiliary heads (training aids), not a frozen pretrained encoder's
     weights (loaded again from its package), so a saved run stays small."""
-    from .models.sharing import module_key
-    dropped = {module_key(t) for t in aux_tasks}  # their heads, and any module of their own (private encoders)
+    from .models.sharing import owned_by
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     return {k: v.detach().cpu() for k, v in model.state_dict().items()
-            if k not in frozen and not dropped & set(k.split("."))}
+            if k not in frozen and not owned_by(k, aux_tasks)}
 
 
 def train_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, config: RunConfig, seed: int,

@@ -84,7 +84,7 @@ def train_next_word(head_past: bool, steps: int = 150) -> float:
     torch.manual_seed(0)
     spec = TaskSpec("aux:next_word", TAGGING, [str(k) for k in range(VOCAB)], auxiliary=True,
                     predicts_next=head_past)
-    config = RunConfig(aux=["next_word"] if head_past else [], emb_dim=16, hidden=16, dropout=0.0, lr=0.01)
+    config = RunConfig(aux=["next_word"] if head_past else [], emb_dim=16, hidden=16, dropout=0.0)
     model = build_model({spec.name: spec}, VOCAB, config)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     ids, lengths, target = random_words(seed=3)

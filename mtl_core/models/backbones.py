@@ -45,12 +45,6 @@ def make_embedder(config, vocab_size: int, itos: list[str] | None = None,
     return WordEmbedder(vocab_size, emb_dim, config.dropout, vectors, itos, config.char_dim, known_words)
 
 
-def predicts_next(config) -> bool:
-    """Whether the run has a next-token auxiliary task, whose heads must read leak-free states only."""
-    from ..auxiliary import PREDICTS_NEXT  # imported here: the auxiliary package is not needed by most runs
-    return any(name in PREDICTS_NEXT for name in config.aux)
-
-
 def make_encoder(config, in_dim: int, level: bool = False, local_dim: int | None = None) -> nn.Module:
     """The configured encoder over ``in_dim`` features. ``level``: an encoder that sharing architectures stack
     or duplicate per task; over a pretrained embedder that is a BiLSTM (its own encoder is the embedder).
@@ -60,7 +54,7 @@ def make_encoder(config, in_dim: int, level: bool = False, local_dim: int | None
     name = config.backbone
     if name in PRETRAINED:  # fine-tuned, the pretrained encoder is what tasks share; frozen, a BiLSTM on top is
         name = "bilstm" if level or not config.tune_pretrained else "none"
-    if local_dim is not None and name in DIRECTIONAL and predicts_next(config):
+    if local_dim is not None and name in DIRECTIONAL and config.next_token_aux:
         return DIRECTIONAL[name](in_dim, hidden=config.hidden, local_dim=local_dim)
     dropout = 0.1 if name == "transformer" else config.dropout
     return ENCODERS[name](in_dim, hidden=config.hidden, layers=config.layers, dropout=dropout)

@@ -3,7 +3,7 @@
 To add one: write ``models/sharing/NAME.py`` with a ``SharingModel`` subclass (``description``, ``from_parts``,
 ``forward``, ``shared_parameters``, optionally ``extra_loss``) and add it to ``SHARING`` below.
 """
-from .base import ModelParts, SharingModel, module_key
+from .base import ModelParts, SharingModel, module_key, owned_by
 from .cascade import CascadeModel
 from .cross_stitch import CrossStitchModel
 from .hard import HardSharingModel
@@ -17,4 +17,4 @@ SHARING: dict[str, type[SharingModel]] = {
 }
 
 __all__ = ["SHARING", "ModelParts", "SharingModel", "HardSharingModel", "CascadeModel", "CrossStitchModel",
-           "SharedPrivateModel", "module_key"]
+           "SharedPrivateModel", "module_key", "owned_by"]

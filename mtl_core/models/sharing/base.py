@@ -45,6 +45,11 @@ def leading(dims: int) -> tuple[tuple[int, int], ...]:
     return ((0, dims),) if dims else ()
 
 
+def owned_by(key: str, tasks) -> bool:
+    """Whether state-dict ``key`` lies in a module of its own of one of ``tasks`` (a head, a private encoder)."""
+    return bool({module_key(t) for t in tasks} & set(key.split(".")))
+
+
 class SharingModel(nn.Module):
     description = ""
 
