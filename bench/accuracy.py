@@ -35,7 +35,7 @@ from mtl_core.store import Store  # noqa: E402
 from mtl_core.study import StudySpec, run_study  # noqa: E402
 from mtl_core.summary import describe_method, summary_rows  # noqa: E402
 
-PRESETS = ["yelp-amazon", "yelp-amazon-minilm", "yelp-amazon-adversarial", "absa-scratch", "absa", "absa-minilm",
+PRESETS = ["yelp-amazon", "yelp-amazon-minilm", "yelp-amazon-adversarial", "absa-scratch", "absa", "absa-minilm", "absa-mpnet",
            "conll-es", "reuters-topics", "aux-lstm", "aux-mrnn", "aux-crnn", "aux-topics-lstm", "aux-topics-mrnn",
            "aux-topics-crnn"]
 

@@ -25,7 +25,7 @@ def add_method_options(s: argparse.ArgumentParser) -> None:
     m = s.add_argument_group("multitask method (recorded with every run)")
     m.add_argument("--sharing", choices=list(SHARING), help="how tasks share parameters (default: hard)")
     m.add_argument("--cascade-order", help="with --sharing cascade: tasks from the lowest level up, comma-separated")
-    m.add_argument("--backbone", choices=list(BACKBONES), help="encoder (default: bilstm); minilm is pretrained")
+    m.add_argument("--backbone", choices=list(BACKBONES), help="encoder (default: bilstm); minilm and mpnet are pretrained")
     m.add_argument("--tune-pretrained", action="store_true", help="fine-tune the pretrained backbone (default: frozen)")
     m.add_argument("--weighting", choices=list(REGISTRY), help="loss weighting or gradient combination (default: equal)")
     m.add_argument("--sampling", choices=list(SAMPLING), help="task sampling (default: proportional)")

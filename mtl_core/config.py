@@ -22,10 +22,10 @@ class RunConfig:
     head: str = "pooled"        # sentence heads: "pooled" (mean+max) or "attention" (one query per task)
     use_vectors: bool = True    # initialise embeddings from an installed spaCy pipeline's vectors, if any
     char_dim: int = 0           # > 0: a character CNN (this many dims per character) adds spelling to each word
-    backbone: str = "bilstm"    # models.backbones.BACKBONES: bilstm | cnn | transformer | minilm (pretrained)
-    tune_pretrained: bool = False  # minilm: fine-tune it (True) or keep it frozen, its states cached (False)
+    backbone: str = "bilstm"    # models.backbones.BACKBONES: bilstm | cnn | transformer | minilm | mpnet (pretrained)
+    tune_pretrained: bool = False  # minilm / mpnet: fine-tune it (True) or keep it frozen, its states cached (False)
     pretrained_lr: float = 5e-5    # learning rate of a fine-tuned pretrained encoder (the rest uses lr)
-    pretrained_layers: int = 1     # minilm: each word's state is the mean of the top N layers (1: the last only)
+    pretrained_layers: int = 1     # minilm / mpnet: each word's state is the mean of the top N layers (1: the last only)
     sharing: str = "hard"       # models.sharing.SHARING: hard | cascade | cross_stitch | shared_private
     cascade_order: list = field(default_factory=list)  # cascade: tasks from the lowest level up (others on top)
     reversal_scale: float = 1.0  # gradient-reversal strength for adversarial (domain) heads

@@ -11,6 +11,7 @@ from .data.loaders import load_files, rename_task
 from .data.synthetic import SyntheticConfig, generate
 from .data.topics import one_vs_rest
 from .errors import ConfigError, MTLLabError
+from .models.pretrained import PRETRAINED_ENCODERS, missing_weights
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -84,9 +85,13 @@ def _check_test_tasks(train: Corpus, test: Corpus, test_file: str) -> None:
                           f"(it has {list(test.tasks)}). Fix: give a test file in the same format and columns.")
 
 
-def preset_data_problem(name: str, data_dir: str | None = None) -> str | None:
-    """Why preset ``name`` cannot start now (its dataset is not found locally, and how to get it), or None."""
+def preset_problem(name: str, data_dir: str | None = None) -> str | None:
+    """Why preset ``name`` cannot start now (its dataset is not found locally, or its pretrained encoder's weights
+    are not installed; and how to get them), or None."""
     preset = get_preset(name)
+    backbone = preset.get("config", {}).get("backbone")
+    if backbone in PRETRAINED_ENCODERS and (problem := missing_weights(backbone)):
+        return problem
     if "dataset" not in preset:
         return None
     try:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .config import RunConfig
+from .models.pretrained import PRETRAINED_ENCODERS
 from .stats import mean_ci
 from .store import Store
 from .tasks import TaskSpec
@@ -148,7 +149,7 @@ def describe_method(config: dict) -> str:
     e.g. 'hard sharing · bilstm · weighting equal · sampling proportional'."""
     c = {**RunConfig().to_dict(), **config}
     backbone = c["backbone"]
-    if backbone == "minilm":
+    if backbone in PRETRAINED_ENCODERS:
         backbone += (" (fine-tuned" if c["tune_pretrained"] else " (frozen") + (
             f", mean of top {c['pretrained_layers']} layers)" if c["pretrained_layers"] > 1 else ")")
     parts = [f"{c['sharing']} sharing", backbone, f"weighting {c['weighting']}", f"sampling {c['sampling']}"]

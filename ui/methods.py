@@ -10,6 +10,7 @@ import streamlit as st
 from mtl_core.auxiliary import AUX_PREFIX, AUXILIARY
 from mtl_core.config import RunConfig
 from mtl_core.models.backbones import BACKBONES
+from mtl_core.models.pretrained import PRETRAINED_ENCODERS, missing_weights
 from mtl_core.models.sharing import SHARING
 from mtl_core.weighting import describe as weighting_methods
 
@@ -31,11 +32,14 @@ def method_ui(base: RunConfig, tasks: list[str], k: str) -> dict:
     config["sharing"] = pick("How tasks share parameters", {n: c.description for n, c in SHARING.items()},
                              base.sharing, f"{k}_sharing")
     config["backbone"] = pick("Backbone (encoder)", BACKBONES, base.backbone, f"{k}_backbone")
-    if config["backbone"] == "minilm":
+    if config["backbone"] in PRETRAINED_ENCODERS:
+        if problem := missing_weights(config["backbone"]):
+            st.warning(problem)
         config["tune_pretrained"] = st.checkbox("Fine-tune the pretrained encoder (slower; frozen keeps its states "
                                                 "cached and trains a BiLSTM on top)", base.tune_pretrained,
                                                 key=f"{k}_tune")
-        config["pretrained_layers"] = st.slider("Layers averaged for each word's state (1: the last only)", 1, 6,
+        layers = PRETRAINED_ENCODERS[config["backbone"]].layers
+        config["pretrained_layers"] = st.slider("Layers averaged for each word's state (1: the last only)", 1, layers,
                                                 base.pretrained_layers, key=f"{k}_layers",
                                                 help="Lower layers keep more of the word itself; a mean of the top "
                                                      "5 helps frozen features on ABSA (+0.01 accuracy).")

@@ -6,7 +6,7 @@ import os
 import streamlit as st
 
 from mtl_core.errors import MTLLabError
-from mtl_core.sources import load_presets, preset_data_problem
+from mtl_core.sources import load_presets, preset_problem
 from mtl_core.store import Store
 from mtl_core.study import StudySpec
 
@@ -39,7 +39,7 @@ def presets_ui(store: Store) -> None:
         with column.container(border=True):
             st.markdown(f"**{preset['title']}**")
             st.caption(preset["description"])
-            problem = preset_data_problem(name)
+            problem = preset_problem(name)
             if problem:
                 st.warning(f"Needs the {preset['dataset']} dataset, which is not on this machine yet.")
                 with st.expander("How to get it"):

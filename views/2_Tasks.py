@@ -8,7 +8,7 @@ import streamlit as st
 from mtl_core.config import RunConfig
 from mtl_core.errors import MTLLabError
 from mtl_core.schedules import SCHEDULES
-from mtl_core.sources import get_preset, load_presets, preset_data_problem, preset_tasks
+from mtl_core.sources import get_preset, load_presets, preset_problem, preset_tasks
 from mtl_core.study import StudySpec, plan_runs
 from ui.common import get_store, plain, sidebar
 from ui.methods import method_ui
@@ -30,7 +30,7 @@ def sources(store) -> dict[str, dict]:
 
     found = {}
     for name, preset in load_presets().items():
-        if preset_data_problem(name) is None:
+        if preset_problem(name) is None:
             found[f"preset: {preset['title']}"] = {"preset": name, "tasks": preset_tasks(name)}
     for d in list_datasets(store):
         found[f"dataset: {d['name']} ({d['n_examples']} examples)"] = {"source": d["source"], "tasks": list(d["tasks"]),

@@ -1,7 +1,7 @@
 """Backbones: token ids -> contextual token states, as an embedder followed by an encoder.
 
 ``BACKBONES`` names the choices a user sees (``RunConfig.backbone``): a word embedder with a BiLSTM, a 1-D CNN or
-a small Transformer encoder trained from scratch, or the pretrained MiniLM encoder (frozen or fine-tuned).
+a small Transformer encoder trained from scratch, or a pretrained encoder, MiniLM or MPNet (frozen or fine-tuned).
 """
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from torch import nn
 
 from .embedders import PretrainedEmbedder, WordEmbedder
 from .encoders import DIRECTIONAL, ENCODERS, leak_free_dims
+from .pretrained import PRETRAINED_ENCODERS, encoder_folder
 
 BACKBONES = {
     "bilstm": "word embeddings + BiLSTM (from scratch)",
     "cnn": "word embeddings + 1-D CNN (from scratch)",
     "transformer": "word embeddings + small Transformer encoder (from scratch)",
-    "minilm": "pretrained MiniLM-L6 encoder (word-piece states per word): fine-tuned, or frozen with a BiLSTM on top",
+    **{name: encoder.title + " (word-piece states per word): fine-tuned, or frozen with a BiLSTM on top"
+       for name, encoder in PRETRAINED_ENCODERS.items()},
 }
-PRETRAINED = {"minilm"}
+PRETRAINED = set(PRETRAINED_ENCODERS)
 
 
 class Backbone(nn.Module):
@@ -38,7 +40,7 @@ def make_embedder(config, vocab_size: int, itos: list[str] | None = None,
         if itos is None:
             raise ValueError("The pretrained backbone needs the vocabulary's words (itos).")
         return PretrainedEmbedder(itos, tune=config.tune_pretrained, dropout=min(config.dropout, 0.1),
-                                  top_layers=config.pretrained_layers)
+                                  path=encoder_folder(config.backbone), top_layers=config.pretrained_layers)
     emb_dim = vectors.shape[1] if vectors is not None else config.emb_dim
     if config.char_dim and itos is None:
         raise ValueError("The character CNN needs the vocabulary's words (itos).")

