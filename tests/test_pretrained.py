@@ -14,6 +14,9 @@ from mtl_core.errors import ConfigError
 from mtl_core.models import build_model
 from mtl_core.models.pretrained import (DONE, MODEL_FILES, PRETRAINED_ENCODERS, SpannedFile, missing_weights,
                                         unpack)
+from mtl_core.sources import preset_problem
+from mtl_core.store import Store
+from mtl_core.study import StudySpec, create_study
 from mtl_core.tasks import TaskSpec
 
 
@@ -71,7 +74,8 @@ def test_an_archive_without_the_model_weights_is_refused(tmp_path):
     assert not (tmp_path / "models" / "m").exists()
 
 
-def test_a_backbone_whose_packages_are_missing_says_how_to_install_them(monkeypatch):
+def test_a_backbone_whose_packages_are_missing_says_how_to_install_them(monkeypatch, tmp_path):
+    store = Store(tmp_path / "s.sqlite")
     fake = dataclasses.replace(PRETRAINED_ENCODERS["mpnet"], packages=("no-such-weights-part-001",))
     monkeypatch.setitem(PRETRAINED_ENCODERS, "mpnet", fake)
     problem = missing_weights("mpnet")
@@ -80,6 +84,11 @@ def test_a_backbone_whose_packages_are_missing_says_how_to_install_them(monkeypa
     specs = {"a": TaskSpec("a", labels=["neg", "pos"])}
     with pytest.raises(ConfigError, match="make mpnet"):
         build_model(specs, 10, RunConfig(backbone="mpnet"), itos=["<pad>", "<oov>"] + [f"w{i}" for i in range(8)])
+    spec = StudySpec.from_preset("synthetic-demo", config={"backbone": "mpnet", "tune_pretrained": True})
+    with pytest.raises(ConfigError, match="make mpnet"):  # refused before anything is stored or queued
+        create_study(spec, store)
+    assert store.studies() == []
+    assert "make mpnet" in preset_problem("absa-mpnet")  # the preset list says so too
 
 
 @pytest.mark.skipif(missing_weights("mpnet") is not None, reason="optional MPNet weights not installed (make mpnet)")

@@ -34,7 +34,8 @@ def method_ui(base: RunConfig, tasks: list[str], k: str) -> dict:
     config["backbone"] = pick("Backbone (encoder)", BACKBONES, base.backbone, f"{k}_backbone")
     if config["backbone"] in PRETRAINED_ENCODERS:
         if problem := missing_weights(config["backbone"]):
-            st.warning(problem)
+            st.error(problem)
+            st.stop()  # nothing to queue: every run would fail the same way
         config["tune_pretrained"] = st.checkbox("Fine-tune the pretrained encoder (slower; frozen keeps its states "
                                                 "cached and trains a BiLSTM on top)", base.tune_pretrained,
                                                 key=f"{k}_tune")
