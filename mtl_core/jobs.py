@@ -231,6 +231,8 @@ def _signal(pid: int, sig: int) -> None:
 
 # Time estimates -------------------------------------------------------------------------------
 DEFAULT_EXAMPLES_PER_SECOND = 100.0  # before any run was measured here: a slow CPU, BiLSTM of hidden 128
+# ... or a fine-tuned pretrained encoder, far slower per example (ABSA on the 2-core CPU: MiniLM about 60, MPNet 9.3)
+FINE_TUNED_EXAMPLES_PER_SECOND = {"minilm": 50.0, "mpnet": 9.0}
 PREPARE_SECONDS = 5.0                # loading, tokenizing and the classical baselines, once per study
 RUN_SECONDS = 1.0                    # per run: model build, test scoring, checkpoint
 # Config keys that do not change the cost of a training step; runs differing only in these are "similar".
@@ -253,12 +255,19 @@ def measured_speed(config: dict, store: Store | None = None) -> float | None:
     return statistics.median(speeds) if speeds else None
 
 
+def default_speed(config: dict) -> float:
+    """Examples per second to assume for ``config`` before any similar run was measured on this machine."""
+    if config["tune_pretrained"] and config["backbone"] in FINE_TUNED_EXAMPLES_PER_SECOND:
+        return FINE_TUNED_EXAMPLES_PER_SECOND[config["backbone"]]
+    return DEFAULT_EXAMPLES_PER_SECOND
+
+
 def estimate_seconds(spec, store: Store | None = None) -> float:
     """Upper-bound seconds to train ``spec`` here.
 
     Sum over planned runs of (training examples of the run's tasks x max epochs / speed) + RUN_SECONDS,
     shared out over the runs trained at once (``parallel.parallel_runs``), plus PREPARE_SECONDS.
-    Speed: ``measured_speed`` of similar finished runs, else DEFAULT_EXAMPLES_PER_SECOND. Early stopping
+    Speed: ``measured_speed`` of similar finished runs, else ``default_speed``. Early stopping
     makes real runs shorter. Loads the data once per source (cached) to count labelled rows; raises the
     loader's MTLLabError if it cannot."""
     from .config import RunConfig
@@ -269,7 +278,7 @@ def estimate_seconds(spec, store: Store | None = None) -> float:
     tasks = spec.tasks or list(labelled)
     test_share = spec.split.get("test_size", 0.2) if n_test == 0 else n_test / max(n_rows, 1)
     train_share = max(0.0, 1 - test_share - spec.split.get("val_size", 0.1))
-    speed = measured_speed(config, store) or DEFAULT_EXAMPLES_PER_SECOND
+    speed = measured_speed(config, store) or default_speed(config)
     runs = planned_runs(spec, tasks)
     training = 0.0
     for _, run_tasks, _ in runs:

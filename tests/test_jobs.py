@@ -172,6 +172,18 @@ def test_estimate_uses_the_speed_measured_on_this_machine(served, monkeypatch):
                                                            rel=0.01)
 
 
+def test_estimate_before_any_measurement_knows_fine_tuning_a_large_encoder_is_slow():
+    spec = tiny_spec("estimate")
+    scratch = estimate_seconds(spec, Store())
+    spec.config = {**spec.config, "backbone": "mpnet", "tune_pretrained": True}
+    mpnet = estimate_seconds(spec, Store())
+    spec.config = {**spec.config, "backbone": "minilm"}
+    minilm = estimate_seconds(spec, Store())
+    training = scratch - jobs.PREPARE_SECONDS - 3 * jobs.RUN_SECONDS  # the part that scales with the speed
+    assert mpnet - minilm == pytest.approx(training * (jobs.DEFAULT_EXAMPLES_PER_SECOND / 9.0 - jobs.DEFAULT_EXAMPLES_PER_SECOND / 50.0), rel=0.01)
+    assert scratch < minilm < mpnet
+
+
 def ended_process_identity() -> str:
     """The identity of a process that has ended (as a worker killed with -9 leaves behind)."""
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
