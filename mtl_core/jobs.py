@@ -231,8 +231,6 @@ def _signal(pid: int, sig: int) -> None:
 
 # Time estimates -------------------------------------------------------------------------------
 DEFAULT_EXAMPLES_PER_SECOND = 100.0  # before any run was measured here: a slow CPU, BiLSTM of hidden 128
-# ... or a fine-tuned pretrained encoder, far slower per example (ABSA on the 2-core CPU: MiniLM about 60, MPNet 9.3)
-FINE_TUNED_EXAMPLES_PER_SECOND = {"minilm": 50.0, "mpnet": 9.0}
 PREPARE_SECONDS = 5.0                # loading, tokenizing and the classical baselines, once per study
 RUN_SECONDS = 1.0                    # per run: model build, test scoring, checkpoint
 # Config keys that do not change the cost of a training step; runs differing only in these are "similar".
@@ -256,9 +254,11 @@ def measured_speed(config: dict, store: Store | None = None) -> float | None:
 
 
 def default_speed(config: dict) -> float:
-    """Examples per second to assume for ``config`` before any similar run was measured on this machine."""
-    if config["tune_pretrained"] and config["backbone"] in FINE_TUNED_EXAMPLES_PER_SECOND:
-        return FINE_TUNED_EXAMPLES_PER_SECOND[config["backbone"]]
+    """Examples per second to assume for ``config`` before any similar run was measured on this machine: a
+    fine-tuned pretrained encoder's own (far slower) speed, else DEFAULT_EXAMPLES_PER_SECOND."""
+    from .pretrained import PRETRAINED_ENCODERS
+    if config["tune_pretrained"] and config["backbone"] in PRETRAINED_ENCODERS:
+        return PRETRAINED_ENCODERS[config["backbone"]].fine_tune_speed
     return DEFAULT_EXAMPLES_PER_SECOND
 
 

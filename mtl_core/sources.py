@@ -11,7 +11,7 @@ from .data.loaders import load_files, rename_task
 from .data.synthetic import SyntheticConfig, generate
 from .data.topics import one_vs_rest
 from .errors import ConfigError, MTLLabError
-from .models.pretrained import PRETRAINED_ENCODERS, missing_weights
+from .pretrained import missing_weights
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -89,8 +89,7 @@ def preset_problem(name: str, data_dir: str | None = None) -> str | None:
     """Why preset ``name`` cannot start now (its dataset is not found locally, or its pretrained encoder's weights
     are not installed; and how to get them), or None."""
     preset = get_preset(name)
-    backbone = preset.get("config", {}).get("backbone")
-    if backbone in PRETRAINED_ENCODERS and (problem := missing_weights(backbone)):
+    if problem := missing_weights(preset.get("config", {}).get("backbone", "")):
         return problem
     if "dataset" not in preset:
         return None

