@@ -23,7 +23,7 @@ mpnet: $(STAMP)
 	$(PY) -m pip install -q -r requirements-mpnet.txt
 
 example: $(STAMP)
-	$(PY) -m mtl_core.example
+	$(PY) -m mtl_core.studies.example
 
 app: $(STAMP) example
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false

@@ -11,12 +11,12 @@ from ui.auth import require_password
 st.set_page_config(page_title="MTL Lab", page_icon="🧪", layout="wide")
 require_password()
 PAGES = [
-    st.Page("views/0_Home.py", title="Home", icon="🏠", default=True),
-    st.Page("views/1_Data.py", title="Data", icon="📥", url_path="Data"),
-    st.Page("views/2_Tasks.py", title="Tasks", icon="🎯", url_path="Tasks"),
-    st.Page("views/3_Train.py", title="Train", icon="⏱️", url_path="Train"),
-    st.Page("views/4_Compare.py", title="Compare", icon="📊", url_path="Compare"),
-    st.Page("views/5_Predict.py", title="Predict", icon="🔮", url_path="Predict"),
-    st.Page("views/6_Playground.py", title="Playground", icon="🎛️", url_path="Playground"),
+    st.Page("pages/0_Home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/1_Data.py", title="Data", icon="📥", url_path="Data"),
+    st.Page("pages/2_Tasks.py", title="Tasks", icon="🎯", url_path="Tasks"),
+    st.Page("pages/3_Train.py", title="Train", icon="⏱️", url_path="Train"),
+    st.Page("pages/4_Compare.py", title="Compare", icon="📊", url_path="Compare"),
+    st.Page("pages/5_Predict.py", title="Predict", icon="🔮", url_path="Predict"),
+    st.Page("pages/6_Playground.py", title="Playground", icon="🎛️", url_path="Playground"),
 ]
 st.navigation(PAGES).run()

@@ -28,12 +28,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from mtl_core.cli import parse_sets  # noqa: E402
-from mtl_core.compare import lead_metrics  # noqa: E402
-from mtl_core.methods_compare import epochs_to_converge, method_rows  # noqa: E402
-from mtl_core.sources import load_presets  # noqa: E402
+from mtl_core.results.gains import lead_metrics  # noqa: E402
+from mtl_core.results.methods import epochs_to_converge, method_rows  # noqa: E402
+from mtl_core.results.summary import describe_method, summary_rows  # noqa: E402
 from mtl_core.store import Store  # noqa: E402
-from mtl_core.study import StudySpec, run_study  # noqa: E402
-from mtl_core.summary import describe_method, summary_rows  # noqa: E402
+from mtl_core.studies.execute import run_study  # noqa: E402
+from mtl_core.studies.presets import load_presets  # noqa: E402
+from mtl_core.studies.spec import StudySpec
 
 PRESETS = ["yelp-amazon", "yelp-amazon-minilm", "yelp-amazon-adversarial", "absa-scratch", "absa", "absa-minilm", "absa-mpnet",
            "conll-es", "reuters-topics", "aux-lstm", "aux-mrnn", "aux-crnn", "aux-topics-lstm", "aux-topics-mrnn",

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mtl_core.study import StudySpec  # noqa: E402
+from mtl_core.studies.spec import StudySpec  # noqa: E402
 
 LOG = os.environ.get("BENCH_WORKER_LOG", os.devnull)
 
@@ -49,8 +49,8 @@ def timed_study(spec: StudySpec, workers: int, threads: int, timeout: float) -> 
         env = dict(os.environ, MTL_LAB_HOME=home, MTL_LAB_PARALLEL_RUNS=str(workers),
                    MTL_LAB_THREADS=str(max(1, threads // workers)), PYTHONPATH=str(ROOT))
         os.environ.update(MTL_LAB_HOME=home, MTL_LAB_PARALLEL_RUNS=str(workers))
-        from mtl_core.jobs import submit_study
         from mtl_core.store import Store
+        from mtl_core.studies.queue import submit_study
 
         store = Store()
         started = time.perf_counter()

@@ -8,8 +8,8 @@ What is measured
     no scoring at all.
 
 The two contenders get the same input
-    * ours:  ``mtl_core.train.train_run``, the code path every study run takes: per-task,
-      length-bucketed batches (``mtl_core.sampling``), only the heads of tasks labeled in the batch.
+    * ours:  ``mtl_core.training.trainer.train_run``, the code path every study run takes: per-task,
+      length-bucketed batches (``mtl_core.training.sampling``), only the heads of tasks labeled in the batch.
       Early stopping is switched off (patience = epochs), so every epoch runs.
     * plain: the loop most people write first: shuffle all training rows, cut fixed-size batches,
       pad each batch to its longest text, run every head, sum the masked cross-entropy over tasks,
@@ -56,16 +56,16 @@ if str(ROOT) not in sys.path:
 
 import torch  # noqa: E402
 
-from mtl_core.config import RunConfig  # noqa: E402
 from mtl_core.data.encode import IGNORE  # noqa: E402
-from mtl_core.device import describe_device, pick_device  # noqa: E402
 from mtl_core.errors import MTLLabError  # noqa: E402
-from mtl_core.losses import balanced_class_weights, masked_cross_entropy  # noqa: E402
-from mtl_core.models import build_model  # noqa: E402
+from mtl_core.models.build import build_model  # noqa: E402
 from mtl_core.paths import DATA_DIR_ENV  # noqa: E402
-from mtl_core.prepared import PreparedStudy, prepare  # noqa: E402
-from mtl_core.study import StudySpec  # noqa: E402
-from mtl_core.train import train_run  # noqa: E402
+from mtl_core.studies.prepare import PreparedStudy, prepare  # noqa: E402
+from mtl_core.studies.spec import StudySpec  # noqa: E402
+from mtl_core.training.config import RunConfig  # noqa: E402
+from mtl_core.training.device import describe_device, pick_device  # noqa: E402
+from mtl_core.training.losses import balanced_class_weights, masked_cross_entropy  # noqa: E402
+from mtl_core.training.trainer import train_run  # noqa: E402
 
 PRESETS = ("absa-scratch", "synthetic-demo")
 TIMED = "training steps only, in both (validation/test scoring excluded)"

@@ -1,5 +1,5 @@
 """MTL Lab core library: data -> tasks -> shared-backbone models -> studies -> store.
 
-Never imports streamlit; the app in ``app.py`` / ``views/`` is a thin face over this package.
+Never imports streamlit; the app in ``app.py`` / ``pages/`` is a thin face over this package.
 """
 __version__ = "0.1.0"

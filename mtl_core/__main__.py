@@ -1,6 +1,6 @@
 """`python -m mtl_core ...` — see mtl_core/cli.py."""
 import sys
 
-from .cli import main
+from mtl_core.cli import main
 
 sys.exit(main())

@@ -10,17 +10,17 @@ import csv
 import sys
 from pathlib import Path
 
-from .errors import MTLLabError
-from .sources import load_presets
+from mtl_core.errors import MTLLabError
+from mtl_core.studies.presets import load_presets
 
 
 def add_method_options(s: argparse.ArgumentParser) -> None:
     """--sharing, --backbone, --weighting, --sampling, --aux: choices generated from the registries."""
-    from .auxiliary import AUXILIARY
-    from .config import SAMPLING
-    from .models.backbones import BACKBONES
-    from .models.sharing import SHARING
-    from .weighting import REGISTRY
+    from mtl_core.auxiliary import AUXILIARY
+    from mtl_core.models.backbones import BACKBONES
+    from mtl_core.models.sharing import SHARING
+    from mtl_core.training.config import SAMPLING
+    from mtl_core.training.weighting import REGISTRY
 
     m = s.add_argument_group("multitask method (recorded with every run)")
     m.add_argument("--sharing", choices=list(SHARING), help="how tasks share parameters (default: hard)")
@@ -119,9 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_study(args) -> int:
-    from .study import StudySpec, run_study
-    from .store import Store
-    from .summary import format_table, summary_rows, write_summary
+    from mtl_core.results.summary import format_table, summary_rows, write_summary
+    from mtl_core.store import Store
+    from mtl_core.studies.execute import run_study
+    from mtl_core.studies.spec import StudySpec
 
     overrides = {**method_overrides(args), **parse_sets(args.set)}
     if args.epochs:
@@ -160,8 +161,9 @@ def cmd_study(args) -> int:
 
 def submit(spec, start_worker: bool) -> int:
     """Queue ``spec``; print its id (stdout) and the time estimate (stderr)."""
-    from .jobs import ensure_worker, estimate_seconds, submit_study, worker_alive
-    from .store import Store
+    from mtl_core.store import Store
+    from mtl_core.studies.queue import ensure_worker, submit_study, worker_alive
+    from mtl_core.studies.time_estimates import estimate_seconds
 
     store = Store()
     study_id = submit_study(spec, store)
@@ -174,7 +176,7 @@ def submit(spec, start_worker: bool) -> int:
 
 
 def cmd_worker(args) -> int:
-    from .worker import run_workers
+    from mtl_core.studies.worker import run_workers
 
     return run_workers(args.store, args.workers)
 
@@ -187,7 +189,7 @@ def _positive(text: str) -> int:
 
 def _parse_groups(text: str | None, plan: str | None) -> list[list[str]] | None:
     """--groups "a+b,c" -> [["a", "b"], ["c"]]; only with --plan groups (plan_runs validates the tasks)."""
-    from .errors import ConfigError
+    from mtl_core.errors import ConfigError
 
     if text is None:
         return None
@@ -198,7 +200,7 @@ def _parse_groups(text: str | None, plan: str | None) -> list[list[str]] | None:
 
 def _write_transfer(store, study_id: str, out: Path) -> Path | None:
     """transfer.csv beside summary.csv when the study ran pairs; None otherwise."""
-    from .transfer import transfer_matrix, write_transfer
+    from mtl_core.results.transfer import transfer_matrix, write_transfer
 
     rows = transfer_matrix(store, study_id)
     return write_transfer(rows, out / "transfer.csv") if rows else None
@@ -207,10 +209,12 @@ def _write_transfer(store, study_id: str, out: Path) -> Path | None:
 def _write_relatedness(store, study_id: str, out: Path) -> list[Path]:
     """affinity.csv (runs with affinity_every > 0), grouping.csv (recommended groupings from transfer and/or
     affinity) and estimates.csv (how well the cheap estimates rank-predict transfer), each when there is data."""
-    from .affinity import COLUMNS as AFFINITY_COLUMNS, affinity_matrix
-    from .grouping import COLUMNS as GROUPING_COLUMNS, grouping_rows
-    from .relatedness import estimate_agreement, write_estimates
-    from .summary import write_csv
+    from mtl_core.results.affinity import COLUMNS as AFFINITY_COLUMNS
+    from mtl_core.results.affinity import affinity_matrix
+    from mtl_core.results.estimate_quality import estimate_agreement, write_estimates
+    from mtl_core.results.grouping import COLUMNS as GROUPING_COLUMNS
+    from mtl_core.results.grouping import grouping_rows
+    from mtl_core.results.summary import write_csv
 
     written = []
     affinity = affinity_matrix(store, study_id)
@@ -229,7 +233,7 @@ def parse_sets(items: list[str]) -> dict:
     """``--set KEY=VALUE`` items as RunConfig overrides (VALUE read as JSON where it parses, else text)."""
     import json
 
-    from .errors import ConfigError
+    from mtl_core.errors import ConfigError
 
     values = {}
     for item in items:
@@ -245,12 +249,12 @@ def parse_sets(items: list[str]) -> dict:
 
 def write_predictions(store, study_id: str, results: dict, folder: Path) -> None:
     """One file per run and task: CSV (row, text, gold, predicted) or, for tagging, CoNLL columns."""
-    from .sources import load_source
-    from .summary import setting_label
+    from mtl_core.results.summary import setting_label
+    from mtl_core.studies.presets import load_study_source
 
     study = store.study(study_id)
     runs = {r["id"]: r for r in store.runs(study_id)}
-    corpus = load_source(study["spec"]["source"], study["spec"].get("data_dir")).corpus
+    corpus = load_study_source(study["spec"]["source"], study["spec"].get("data_dir")).corpus
     folder.mkdir(parents=True, exist_ok=True)
     for run_id, result in results.items():
         run = runs[run_id]
@@ -281,7 +285,7 @@ def cmd_presets(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from .data import catalog
+    from mtl_core.data import catalog
 
     if args.data_command == "list":
         for name, entry in catalog.load_catalog().items():
@@ -295,16 +299,16 @@ def cmd_data(args) -> int:
     elif args.data_command == "import":
         print(f"imported into {catalog.import_folder(args.name, args.folder)}")
     elif args.data_command == "check":
-        from .data.loaders import load_files
+        from mtl_core.data.loaders import load_files
 
         print(load_files(args.files, args.format).report.summary())
     return 0
 
 
 def cmd_export(args) -> int:
-    from .errors import ConfigError
-    from .store import Store
-    from .summary import summary_rows, write_summary
+    from mtl_core.errors import ConfigError
+    from mtl_core.results.summary import summary_rows, write_summary
+    from mtl_core.store import Store
 
     store = Store()
     if store.study(args.study_id) is None:
@@ -317,7 +321,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_selftest(args) -> int:
-    from .selftest import format_report, passed, run_reliability
+    from mtl_core.selftest import format_report, passed, run_reliability
 
     sections = run_reliability(args.workdir, quick=args.quick, only=args.only)
     print(format_report(sections))

@@ -12,17 +12,17 @@ from pathlib import Path
 
 import torch
 
-from .auxiliary import placeholder_specs
-from .config import RunConfig
-from .data.encode import encode
-from .data.tokenize import tokenize_texts
-from .data.vocab import Vocabulary
-from .errors import MTLLabError
-from .models import build_model
-from .models.sharing import owned_by
-from .store import Store
-from .tasks import TAGGING, TaskSpec
-from .train import adversarial_tasks
+from mtl_core.auxiliary import placeholder_specs
+from mtl_core.data.encode import encode
+from mtl_core.data.tokenize import tokenize_texts
+from mtl_core.data.vocab import Vocabulary
+from mtl_core.errors import MTLLabError
+from mtl_core.models.build import build_model
+from mtl_core.models.sharing import owned_by
+from mtl_core.store import Store
+from mtl_core.tasks import TAGGING, TaskSpec
+from mtl_core.training.config import RunConfig
+from mtl_core.training.trainer import adversarial_tasks
 
 
 class PredictError(MTLLabError):

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .paths import store_path
+from mtl_core.paths import store_path
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS studies (

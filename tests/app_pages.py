@@ -9,7 +9,7 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def open_page(page: str | None = None, timeout: float = 90, **query) -> AppTest:
-    """Run ``page`` (e.g. "views/4_Compare.py"; None = the home page) with ``query`` as URL parameters."""
+    """Run ``page`` (e.g. "pages/4_Compare.py"; None = the home page) with ``query`` as URL parameters."""
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.query_params.update(query)
     if page:

@@ -31,8 +31,9 @@ def isolated_home(tmp_path, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_studies(tmp_path_factory) -> dict:
     """One MTL Lab home with two finished studies: a one-task 'older' and the newest two-task 'tiny demo'."""
-    from mtl_core.store import Store
     from studies import tiny_study
+
+    from mtl_core.store import Store
 
     home = tmp_path_factory.mktemp("app_home")
     store = Store(home / "mtl_lab.sqlite")  # where paths.store_path() looks for MTL_LAB_HOME=home

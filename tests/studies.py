@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from mtl_core.store import Store
-from mtl_core.study import StudySpec, run_study
+from mtl_core.studies.execute import run_study
+from mtl_core.studies.spec import StudySpec
 
 
 def tiny_study(store: Store, tasks: list[str], seeds: int, plan: str = "singles+all", name: str | None = None,

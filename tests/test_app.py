@@ -4,9 +4,17 @@ from __future__ import annotations
 import pytest
 from app_pages import open_page
 
-from mtl_core.compare import HELPS, HURTS, UNCLEAR, lead_metrics, lead_rows, paired_deltas
+from mtl_core.results.gains import (
+    HELPS,
+    HURTS,
+    UNCLEAR,
+    lead_metrics,
+    lead_rows,
+    paired_deltas,
+)
+from mtl_core.results.summary import summary_rows
 from mtl_core.store import Store
-from mtl_core.summary import summary_rows
+
 
 @pytest.fixture
 def home(tiny_studies, isolated_home, monkeypatch) -> dict:
@@ -77,7 +85,7 @@ def test_presets_whose_data_is_missing_say_how_to_get_it(tmp_path, monkeypatch):
 
 
 def test_tasks_page_counts_runs_and_queues_a_pairs_study(no_autostart):
-    at = run_app("views/2_Tasks.py")
+    at = run_app("pages/2_Tasks.py")
     assert not at.exception
     at.selectbox(key="tasks_source").set_value(
         next(o for o in at.selectbox(key="tasks_source").options if "Synthetic demo" in o)).run()
@@ -95,7 +103,7 @@ def test_tasks_page_counts_runs_and_queues_a_pairs_study(no_autostart):
 
 
 def test_tasks_page_rejects_a_bad_group(no_autostart):
-    at = run_app("views/2_Tasks.py")
+    at = run_app("pages/2_Tasks.py")
     at.radio(key="tasks_plan").set_value("groups").run()
     next(t for t in at.text_input if t.label.startswith("Groups")).set_value("base+nosuchtask").run()
     assert not at.exception
@@ -103,7 +111,7 @@ def test_tasks_page_rejects_a_bad_group(no_autostart):
 
 
 def test_train_page_shows_runs_and_curves_of_a_finished_study(home):
-    at = run_app("views/3_Train.py", study=home["newest"])
+    at = run_app("pages/3_Train.py", study=home["newest"])
     assert not at.exception
     table = at.dataframe[0].value
     assert len(table) == 2 * 3 and set(table["status"]) == {"done"}
@@ -112,7 +120,7 @@ def test_train_page_shows_runs_and_curves_of_a_finished_study(home):
 
 def test_train_page_warns_when_studies_wait_without_a_worker(no_autostart):
     run_app().button(key="preset_synthetic-demo").click().run()
-    at = run_app("views/3_Train.py")
+    at = run_app("pages/3_Train.py")
     assert not at.exception
     assert any("no background worker" in w.value for w in at.warning)
     assert at.button(key="train_cancel")
@@ -170,7 +178,7 @@ def test_a_shared_server_asks_for_its_password_first(monkeypatch):
 
 def tasks_page_on_the_synthetic_demo():
     """The Tasks page with the synthetic demo picked, and the key prefix of its per-source widgets."""
-    at = run_app("views/2_Tasks.py")
+    at = run_app("pages/2_Tasks.py")
     at.selectbox(key="tasks_source").set_value(
         next(o for o in at.selectbox(key="tasks_source").options if "Synthetic demo" in o)).run()
     return at, next(s.key for s in at.selectbox if s.key and s.key.endswith("_sharing"))[: -len("_sharing")]
@@ -203,7 +211,8 @@ def test_tasks_page_explains_why_a_next_token_task_needs_a_bilstm(no_autostart):
 
 def test_tasks_page_says_how_to_install_a_missing_pretrained_encoder(no_autostart, monkeypatch):
     import dataclasses
-    from mtl_core.pretrained import PRETRAINED_ENCODERS
+
+    from mtl_core.models.pretrained import PRETRAINED_ENCODERS
     fake = dataclasses.replace(PRETRAINED_ENCODERS["mpnet"], packages=("no-such-weights-part-001",))
     monkeypatch.setitem(PRETRAINED_ENCODERS, "mpnet", fake)
     at, k = tasks_page_on_the_synthetic_demo()

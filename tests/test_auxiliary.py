@@ -4,8 +4,15 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtl_core.auxiliary import (ADVERSARIAL, AUX_PREFIX, AUXILIARY, DYNAMIC, MissingWord, build_auxiliary,
-                                is_auxiliary_name)
+from mtl_core.auxiliary import (
+    ADVERSARIAL,
+    AUX_PREFIX,
+    AUXILIARY,
+    DYNAMIC,
+    MissingWord,
+    build_auxiliary,
+    is_auxiliary_name,
+)
 from mtl_core.data.encode import IGNORE, encode
 from mtl_core.data.vocab import OOV_ID, PAD_ID, Vocabulary
 from mtl_core.tasks import CLASSIFICATION, TAGGING

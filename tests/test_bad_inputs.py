@@ -6,12 +6,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mtl_core.data.corpus import Corpus
+from mtl_core.data.library import save_upload
 from mtl_core.data.loaders import load_files
 from mtl_core.errors import DataError, MTLLabError
-from mtl_core.library import save_upload
 from mtl_core.selftest import bad_inputs
 
 REPO = Path(__file__).resolve().parents[1]

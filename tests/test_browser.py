@@ -120,8 +120,8 @@ def reviews_csv(datasets_dir: Path, path: Path, per_site: int = 150) -> Path:
 
 def test_upload_train_in_the_background_and_compare_in_a_real_browser(tmp_path, datasets_dir):
     """A new user's path: upload a CSV, save it, queue a tiny study, close the tab, come back, see the chart."""
-    from mtl_core.jobs import stop_worker
     from mtl_core.store import Store
+    from mtl_core.studies.queue import stop_worker
 
     home = tmp_path / "home"
     data = reviews_csv(datasets_dir, tmp_path / "reviews.csv")

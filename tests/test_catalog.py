@@ -6,8 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from mtl_core.data.catalog import (FORMATS, fetch, find_dataset, import_folder, load_catalog, sha256_of,
-                                   verify)
+from mtl_core.data.catalog import (
+    FORMATS,
+    fetch,
+    find_dataset,
+    import_folder,
+    load_catalog,
+    sha256_of,
+    verify,
+)
 from mtl_core.errors import ConfigError, DataError
 from mtl_core.paths import data_dirs, mtl_home, safe_child, store_path, uploads_dir
 

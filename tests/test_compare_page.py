@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 from app_pages import open_page
-from studies import tiny_study
 from streamlit.testing.v1 import AppTest
+from studies import tiny_study
 
-from mtl_core.compare import HELPS, HURTS, UNCLEAR
-from mtl_core.export import ExportError, figure_png
-from mtl_core.relatedness_charts import transfer_heatmap
+from mtl_core.results.gains import HELPS, HURTS, UNCLEAR
+from mtl_core.results.transfer import transfer_matrix
 from mtl_core.store import Store
-from mtl_core.transfer import transfer_matrix
+from ui.charts.export import ExportError, figure_png
+from ui.charts.relations import transfer_heatmap
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Compare.py")
 TASKS = ["base", "related", "conflicting"]
@@ -34,7 +34,7 @@ def home(studies, isolated_home, monkeypatch) -> dict:
 
 
 def open_compare(study_id: str) -> AppTest:
-    return open_page("views/4_Compare.py", study=study_id)
+    return open_page("pages/4_Compare.py", study=study_id)
 
 
 def charts(at: AppTest) -> list[dict]:

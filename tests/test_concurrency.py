@@ -6,11 +6,11 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from mtl_core.jobs import live_workers, stop_worker, submit_study
 from mtl_core.selftest import concurrency
 from mtl_core.selftest.procs import Processes, integrity, tiny_spec, wait_for
 from mtl_core.store import Store
-from mtl_core.worker import ROOT
+from mtl_core.studies.processes import ROOT
+from mtl_core.studies.queue import live_workers, stop_worker, submit_study
 
 
 def test_a_run_is_claimed_once_and_a_study_settles_once_never_while_a_run_trains(tmp_path):

@@ -2,16 +2,16 @@
 import pytest
 import torch
 
-from mtl_core.config import RunConfig
 from mtl_core.data.corpus import make_corpus
 from mtl_core.data.loaders import load_files
 from mtl_core.data.splits import make_split
 from mtl_core.data.tokenize import tokenize_texts
 from mtl_core.data.vocab import Vocabulary
 from mtl_core.errors import ConfigError
-from mtl_core.losses import masked_cross_entropy
-from mtl_core.metrics import span_f1, spans
-from mtl_core.stats import mean_ci, paired_delta
+from mtl_core.results.stats import mean_ci, paired_delta
+from mtl_core.training.config import RunConfig
+from mtl_core.training.losses import masked_cross_entropy
+from mtl_core.training.metrics import span_f1, spans
 
 
 def test_masked_loss_ignores_absent_labels():
@@ -90,7 +90,7 @@ def test_spacy_tokens_and_vocabulary():
 
 def test_selection_rules_weigh_tasks_as_documented():
     from mtl_core.tasks import TaskSpec
-    from mtl_core.train import selection_score
+    from mtl_core.training.trainer import selection_score
 
     specs = {"big": TaskSpec("big", labels=["a", "b"]), "small": TaskSpec("small", labels=["a", "b"])}
     scores = {"big": {"accuracy": 0.8}, "small": {"accuracy": 0.4}}
@@ -102,7 +102,7 @@ def test_selection_rules_weigh_tasks_as_documented():
 
 def test_word_dropout_replaces_only_real_tokens():
     from mtl_core.data.vocab import OOV_ID, PAD_ID
-    from mtl_core.train import drop_words
+    from mtl_core.training.trainer import drop_words
 
     torch.manual_seed(0)
     ids = torch.tensor([[5, 6, 7, 8] * 250 + [PAD_ID] * 100])
@@ -117,7 +117,7 @@ def test_word_dropout_replaces_only_real_tokens():
 def test_worker_leaves_a_core_for_the_app(monkeypatch):
     import os
 
-    from mtl_core.worker import training_threads
+    from mtl_core.studies.worker import training_threads
 
     before = torch.get_num_threads()
     try:

@@ -9,18 +9,18 @@ import pytest
 from app_pages import open_page
 from streamlit.testing.v1 import AppTest
 
-from mtl_core import library
+from mtl_core.data import library
 from mtl_core.data.loaders import load_files
+from mtl_core.data.sources import load_source
 from mtl_core.errors import ConfigError, DataError
 from mtl_core.paths import mtl_home, uploads_dir
-from mtl_core.sources import load_source
 from ui.common import plain
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def data_page() -> AppTest:
-    return open_page("views/1_Data.py")
+    return open_page("pages/1_Data.py")
 
 
 def reuters_sample(datasets_dir: Path, rows: int = 120) -> bytes:

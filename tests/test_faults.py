@@ -23,10 +23,10 @@ def test_a_run_out_of_gpu_memory_is_trained_again_with_half_the_batch(isolated_h
     """Fault injection: the first two attempts raise the error CUDA raises when memory runs out (this machine
     has no GPU to fill); the run then trains for real with batch 32 -> 16 -> 8, and the study finishes."""
     import torch
-
-    from mtl_core import study as study_module
-    from mtl_core.store import Store
     from studies import tiny_study
+
+    from mtl_core.store import Store
+    from mtl_core.studies import execute as study_module
 
     real_train_run, sizes = study_module.train_run, []
 
@@ -48,8 +48,8 @@ def test_a_run_out_of_gpu_memory_is_trained_again_with_half_the_batch(isolated_h
 def test_out_of_memory_at_batch_size_one_fails_the_run_with_its_error(isolated_home, monkeypatch):
     import torch
 
-    from mtl_core.config import RunConfig
-    from mtl_core.study import train_fitting_memory
+    from mtl_core.studies.execute import train_fitting_memory
+    from mtl_core.training.config import RunConfig
 
     tried = []
 

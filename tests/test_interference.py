@@ -13,13 +13,19 @@ import math
 import pytest
 import torch
 
-from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
-from mtl_core.interference import GradientProbe, conflict_summary, epoch_rows, pair_stats, task_gradients
-from mtl_core.models import build_model
-from mtl_core.prepared import prepare
-from mtl_core.study import StudySpec
-from mtl_core.train import train_run
+from mtl_core.models.build import build_model
+from mtl_core.results.interference import conflict_summary
+from mtl_core.studies.prepare import prepare
+from mtl_core.studies.spec import StudySpec
+from mtl_core.training.config import RunConfig
+from mtl_core.training.gradient_probe import (
+    GradientProbe,
+    epoch_rows,
+    pair_stats,
+    task_gradients,
+)
+from mtl_core.training.trainer import train_run
 
 CONFIG = {"emb_dim": 16, "hidden": 16, "epochs": 6, "patience": 10, "max_len": 40, "lr": 0.005, "dropout": 0.2,
           "use_vectors": False}

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
-import signal
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -11,15 +11,27 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from mtl_core import jobs
-from mtl_core.config import RunConfig
-from mtl_core.jobs import (cancel_study, ensure_worker, estimate_seconds, get_queue, live_worker, live_workers,
-                           measured_speed, recover, retry_study, stop_worker, submit_study, worker_alive)
 from mtl_core.paths import mtl_home
+from mtl_core.results.summary import summary_rows
 from mtl_core.store import Store
-from mtl_core.study import StudySpec, run_study
-from mtl_core.summary import summary_rows
-from mtl_core.worker import process_identity
+from mtl_core.studies import queue, time_estimates
+from mtl_core.studies.execute import run_study
+from mtl_core.studies.processes import process_identity
+from mtl_core.studies.queue import (
+    cancel_study,
+    ensure_worker,
+    get_queue,
+    live_worker,
+    live_workers,
+    recover,
+    retry_study,
+    stop_worker,
+    submit_study,
+    worker_alive,
+)
+from mtl_core.studies.spec import StudySpec
+from mtl_core.studies.time_estimates import estimate_seconds, measured_speed
+from mtl_core.training.config import RunConfig
 
 PROGRESS_KEYS = {"epoch", "epochs", "step", "steps", "val_score", "best_epoch", "val_scores",
                  "examples_per_second", "eta_seconds"}
@@ -44,7 +56,7 @@ def wait_for(condition, timeout: float, what: str):
 
 def kill_started_workers() -> None:
     """Kill the worker processes this test process started (by their Popen handles), and reap them."""
-    for proc in jobs._spawned:
+    for proc in queue._spawned:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
@@ -161,14 +173,14 @@ def test_estimate_uses_the_speed_measured_on_this_machine(served, monkeypatch):
     spec = tiny_spec("estimate")
     before = estimate_seconds(spec, Store())  # an empty store: the conservative default speed
     speed = measured_speed(RunConfig.from_dict(spec.config).to_dict(), served)
-    assert speed and speed > jobs.DEFAULT_EXAMPLES_PER_SECOND
+    assert speed and speed > time_estimates.DEFAULT_EXAMPLES_PER_SECOND
     after = estimate_seconds(spec, served)
     assert 0 < after < before
     # 3 runs: base alone (400 rows), related alone (1200), both (1600); 70% of rows train, 2 epochs
-    expected = jobs.PREPARE_SECONDS + 3 * jobs.RUN_SECONDS + (400 + 1200 + 1600) * 0.7 * 2 / speed
+    expected = time_estimates.PREPARE_SECONDS + 3 * time_estimates.RUN_SECONDS + (400 + 1200 + 1600) * 0.7 * 2 / speed
     assert after == pytest.approx(expected, rel=0.01)
     monkeypatch.setenv("MTL_LAB_PARALLEL_RUNS", "2")  # two runs at once: the training time is shared out
-    assert estimate_seconds(spec, served) == pytest.approx(jobs.PREPARE_SECONDS + (expected - jobs.PREPARE_SECONDS) / 2,
+    assert estimate_seconds(spec, served) == pytest.approx(time_estimates.PREPARE_SECONDS + (expected - time_estimates.PREPARE_SECONDS) / 2,
                                                            rel=0.01)
 
 
@@ -179,8 +191,8 @@ def test_estimate_before_any_measurement_knows_fine_tuning_a_large_encoder_is_sl
     mpnet = estimate_seconds(spec, Store())
     spec.config = {**spec.config, "backbone": "minilm"}
     minilm = estimate_seconds(spec, Store())
-    training = scratch - jobs.PREPARE_SECONDS - 3 * jobs.RUN_SECONDS  # the part that scales with the speed
-    assert mpnet - minilm == pytest.approx(training * (jobs.DEFAULT_EXAMPLES_PER_SECOND / 9.0 - jobs.DEFAULT_EXAMPLES_PER_SECOND / 50.0), rel=0.01)
+    training = scratch - time_estimates.PREPARE_SECONDS - 3 * time_estimates.RUN_SECONDS  # the part that scales with the speed
+    assert mpnet - minilm == pytest.approx(training * (time_estimates.DEFAULT_EXAMPLES_PER_SECOND / 9.0 - time_estimates.DEFAULT_EXAMPLES_PER_SECOND / 50.0), rel=0.01)
     assert scratch < minilm < mpnet
 
 
@@ -213,11 +225,11 @@ def test_recover_requeues_only_the_runs_of_dead_processes():
 
 def test_two_callers_of_ensure_worker_at_once_start_one_worker():
     store = Store()
-    started = len(jobs._spawned)
+    started = len(queue._spawned)
     try:
         with ThreadPoolExecutor(2) as pool:  # e.g. two browser tabs pressing Train at the same moment
             assert all(pool.map(lambda _: ensure_worker(store, wait=30), range(2)))
-        assert len(jobs._spawned) == started + 1 and len(live_workers(store)) == 1
+        assert len(queue._spawned) == started + 1 and len(live_workers(store)) == 1
     finally:
         assert stop_worker(store)
     assert live_workers(store) == []

@@ -7,16 +7,17 @@ import pytest
 import torch
 
 from mtl_core.cli import build_parser, method_overrides
-from mtl_core.config import RunConfig
+from mtl_core.data.sources import load_source
 from mtl_core.errors import ConfigError
 from mtl_core.predict import load_predictor
-from mtl_core.sampling import epoch_plan
-from mtl_core.sources import load_source
+from mtl_core.results.summary import auxiliary_rows, describe_method
 from mtl_core.store import Store
-from mtl_core.prepared import prepare
-from mtl_core.study import StudySpec, run_study
-from mtl_core.summary import auxiliary_rows, describe_method
-from mtl_core.train import train_run
+from mtl_core.studies.execute import run_study
+from mtl_core.studies.prepare import prepare
+from mtl_core.studies.spec import StudySpec
+from mtl_core.training.config import RunConfig
+from mtl_core.training.sampling import epoch_plan
+from mtl_core.training.trainer import train_run
 
 TINY = {"emb_dim": 16, "hidden": 16, "epochs": 2, "patience": 5, "max_len": 30, "lr": 0.005, "dropout": 0.1,
         "use_vectors": False}
@@ -70,7 +71,7 @@ def test_pretrained_states_can_be_the_mean_of_the_top_layers():
 
 
 def test_fine_tuned_pretrained_encoder_learns_at_its_own_rate():
-    from mtl_core.models import build_model, parameter_groups
+    from mtl_core.models.build import build_model, parameter_groups
     p, config = prepared(backbone="minilm", tune_pretrained=True, pretrained_lr=1e-5)
     model = build_model(p.specs, len(p.vocab), config, itos=p.vocab.itos)
     groups = parameter_groups(model, config)
@@ -194,8 +195,8 @@ def test_a_cascade_over_auxiliary_levels_predicts_with_the_trained_levels(isolat
 
 
 def test_methods_compare_puts_studies_of_the_same_tasks_side_by_side(isolated_home):
-    from mtl_core.charts import methods_chart
-    from mtl_core.methods_compare import comparable_studies, method_rows
+    from mtl_core.results.methods import comparable_studies, method_rows
+    from ui.charts.scores import methods_chart
 
     store = Store()
     ids = []
@@ -213,7 +214,7 @@ def test_methods_compare_puts_studies_of_the_same_tasks_side_by_side(isolated_ho
 
 
 def test_epochs_to_reach_the_validation_score_every_run_reached():
-    from mtl_core.methods_compare import epochs_to_reach, shared_target
+    from mtl_core.results.methods import epochs_to_reach, shared_target
 
     curves = [[0.50, 0.60, 0.70], [0.55, 0.65], [0.40, 0.66, 0.61, 0.80], []]
     assert shared_target(curves) == 0.65                       # the weakest run's best

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtl_core.config import RunConfig
 from mtl_core.data.encode import IGNORE
 from mtl_core.errors import ConfigError
-from mtl_core.losses import masked_cross_entropy
 from mtl_core.models.build import build_model
 from mtl_core.models.encoders import DirectionalBiLSTMEncoder, reverse_rows
 from mtl_core.tasks import CLASSIFICATION, TAGGING, TaskSpec
+from mtl_core.training.config import RunConfig
+from mtl_core.training.losses import masked_cross_entropy
 
 VOCAB = 12
 NEXT = ["aux:next_word", "aux:next_char"]

@@ -1,21 +1,21 @@
 """Runs trained at once: how many, how workers share out GPUs and cores, and one study spread over workers."""
 from __future__ import annotations
 
-from mtl_core.jobs import fan_out, get_queue, retry_study, submit_study
-from mtl_core.parallel import RUNS_PER_GPU, child_env, parallel_runs
 from mtl_core.selftest.procs import tiny_spec
 from mtl_core.store import Store
-from mtl_core.worker import worker_command
+from mtl_core.studies.parallel import RUNS_PER_GPU, child_env, parallel_runs
+from mtl_core.studies.processes import worker_command
+from mtl_core.studies.queue import fan_out, get_queue, retry_study, submit_study
 
 
 def test_parallel_runs_follows_the_cores_the_gpus_and_the_setting(monkeypatch):
     monkeypatch.delenv("MTL_LAB_PARALLEL_RUNS", raising=False)
-    monkeypatch.setattr("mtl_core.parallel.gpu_count", lambda: 0)
+    monkeypatch.setattr("mtl_core.studies.parallel.gpu_count", lambda: 0)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     assert parallel_runs() == 1  # this 2-core machine: one worker, one core left to the app
     monkeypatch.setattr("os.cpu_count", lambda: 16)
     assert parallel_runs() == 3  # one per 4 of the 15 cores the app leaves
-    monkeypatch.setattr("mtl_core.parallel.gpu_count", lambda: 2)
+    monkeypatch.setattr("mtl_core.studies.parallel.gpu_count", lambda: 2)
     assert parallel_runs() == 2 * RUNS_PER_GPU
     monkeypatch.setenv("MTL_LAB_PARALLEL_RUNS", "3")
     assert parallel_runs() == 3

@@ -1,20 +1,20 @@
 """The Playground page through AppTest: its sliders, a waiting study, and a finished playground study's charts."""
 from __future__ import annotations
 
-
 from app_pages import open_page
 from streamlit.testing.v1 import AppTest
 
-from mtl_core.interference import study_gradient_curves
-from mtl_core.playground_charts import conflict_chart, cosine_chart, playground_spec
+from mtl_core.results.interference import study_gradient_curves
 from mtl_core.store import Store
-from mtl_core.study import run_study
+from mtl_core.studies.execute import run_study
+from mtl_core.studies.playground import playground_spec
+from ui.charts.playground import conflict_chart, cosine_chart
 
 SLIDERS = ("pg_overlap", "pg_contra", "pg_noise", "pg_n_a", "pg_n_b")
 
 
 def page(**query) -> AppTest:
-    return open_page("views/6_Playground.py", **query)
+    return open_page("pages/6_Playground.py", **query)
 
 
 def test_the_sliders_describe_the_study_that_would_run():

@@ -9,9 +9,10 @@ import torch
 from app_pages import open_page
 
 from mtl_core.predict import PredictError, load_predictor, runs_with_models
-from mtl_core.sources import load_source
 from mtl_core.store import Store
-from mtl_core.study import StudySpec, run_study
+from mtl_core.studies.execute import run_study
+from mtl_core.studies.presets import load_study_source
+from mtl_core.studies.spec import StudySpec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,7 +37,7 @@ def store(finished, monkeypatch) -> Store:
 
 
 def test_predictor_reproduces_the_runs_stored_test_predictions(finished, store):
-    texts = load_source(finished["spec"].source).corpus.texts
+    texts = load_study_source(finished["spec"].source).corpus.texts
     runs = runs_with_models(store, finished["study"])
     assert [r["setting"] for r in runs] == ["single", "single", "all"]
     for run in runs:
@@ -102,7 +103,7 @@ def test_tagging_tasks_give_one_tag_per_token(tmp_path, datasets_dir):
 
 
 def test_predict_page_shows_every_tasks_prediction(finished, store):
-    at = open_page("views/5_Predict.py")
+    at = open_page("pages/5_Predict.py")
     assert not at.exception
     assert at.selectbox(key="predict_run").value["setting"] == "all"
     assert "Type a sentence" in at.info[0].value

@@ -9,15 +9,22 @@ import zipfile
 
 import pytest
 
-from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
-from mtl_core.models import build_model
-from mtl_core.pretrained import (DONE, MODEL_FILES, PRETRAINED_ENCODERS, SpannedFile, missing_weights,
-                                        unpack)
-from mtl_core.sources import preset_problem
+from mtl_core.models.build import build_model
+from mtl_core.models.pretrained import (
+    DONE,
+    MODEL_FILES,
+    PRETRAINED_ENCODERS,
+    SpannedFile,
+    missing_weights,
+    unpack,
+)
 from mtl_core.store import Store
-from mtl_core.study import StudySpec, create_study
+from mtl_core.studies.execute import create_study
+from mtl_core.studies.presets import preset_problem
+from mtl_core.studies.spec import StudySpec
 from mtl_core.tasks import TaskSpec
+from mtl_core.training.config import RunConfig
 
 
 def cut(data: bytes, folder, sizes: list[int]) -> list:
@@ -104,7 +111,8 @@ def test_a_backbone_whose_packages_are_missing_says_how_to_install_them(monkeypa
 @pytest.mark.skipif(missing_weights("mpnet") is not None, reason="optional MPNet weights not installed (make mpnet)")
 def test_mpnet_backbone_fine_tunes_one_step():
     import torch
-    from mtl_core.models import parameter_groups
+
+    from mtl_core.models.build import parameter_groups
     specs = {"a": TaskSpec("a", labels=["neg", "pos"])}
     itos = ["<pad>", "<oov>", "the", "food", "was", "awful", "great"]
     config = RunConfig(backbone="mpnet", tune_pretrained=True, pretrained_layers=4, head="attention")

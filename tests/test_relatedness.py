@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from mtl_core.affinity import NAME, lookahead_affinities
-from mtl_core.cli import main
-from mtl_core.config import RunConfig
-from mtl_core.errors import ConfigError
-from mtl_core.grouping import MAX_TASKS, best_grouping, partitions
-from mtl_core.models import build_model
-from mtl_core.relatedness import agreement, spearman
 from test_interference import CONFIG, prepared, train, trained_with_and_without
+
+from mtl_core.cli import main
+from mtl_core.errors import ConfigError
+from mtl_core.models.build import build_model
+from mtl_core.results.estimate_quality import agreement, spearman
+from mtl_core.results.grouping import MAX_TASKS, best_grouping, partitions
+from mtl_core.training.affinity_probe import NAME, lookahead_affinities
+from mtl_core.training.config import RunConfig
 
 
 def affinities(result) -> dict[str, list[float]]:

@@ -6,12 +6,20 @@ import json
 
 import pytest
 from app_pages import open_page
-from studies import tiny_study
 from streamlit.testing.v1 import AppTest
+from studies import tiny_study
 
-from mtl_core.relation_charts import (INTERFERENCE, NEUTRAL, SYNERGY, affinity_heatmap, conflict_over_time,
-                                      estimate_scatter, gradient_settings, relation_graph)
 from mtl_core.store import Store
+from ui.charts.relations import (
+    INTERFERENCE,
+    NEUTRAL,
+    SYNERGY,
+    affinity_heatmap,
+    conflict_over_time,
+    estimate_scatter,
+    gradient_settings,
+    relation_graph,
+)
 from ui.relatedness import grouping_explanation, trust_sentence
 
 TASKS = ["base", "related", "conflicting"]
@@ -61,7 +69,7 @@ def texts(at: AppTest) -> str:
 
 
 def test_pairs_study_shows_every_relatedness_chart(home):
-    at = open_page("views/4_Compare.py", study=home["pairs"])
+    at = open_page("pages/4_Compare.py", study=home["pairs"])
     assert not at.exception
     (aff,) = find(at, is_affinity)
     assert aff["data"][0]["x"] == TASKS and aff["data"][0]["z"][0][0] is None and aff["data"][0]["z"][0][1] is not None
@@ -90,7 +98,7 @@ def test_pairs_study_shows_every_relatedness_chart(home):
 
 
 def test_study_without_pairs_or_gradients_has_no_relatedness_sections(home):
-    at = open_page("views/4_Compare.py", study=home["plain"])
+    at = open_page("pages/4_Compare.py", study=home["plain"])
     assert not at.exception
     assert not any(test(f) for f in charts(at) for test in (is_affinity, is_conflict, is_graph, is_estimate))
     assert "compare_group_k" not in {s.key for s in at.slider}

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtl_core.config import RunConfig
 from mtl_core.errors import ConfigError
-from mtl_core.schedules import lr_factor, make_scheduler
+from mtl_core.training.config import RunConfig
+from mtl_core.training.schedules import lr_factor, make_scheduler
 
 
 def test_linear_schedule_warms_up_then_decays_to_zero():

@@ -4,15 +4,20 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtl_core.config import RunConfig
 from mtl_core.data.encode import IGNORE
-from mtl_core.losses import masked_cross_entropy
 from mtl_core.models.build import build_model
 from mtl_core.models.heads import PooledClassifier
 from mtl_core.models.reversal import ReversedHead
-from mtl_core.models.sharing import SHARING, CascadeModel, CrossStitchModel, SharedPrivateModel
+from mtl_core.models.sharing import (
+    SHARING,
+    CascadeModel,
+    CrossStitchModel,
+    SharedPrivateModel,
+)
 from mtl_core.models.sharing.cross_stitch import CrossStitchUnit
 from mtl_core.tasks import TAGGING, TaskSpec
+from mtl_core.training.config import RunConfig
+from mtl_core.training.losses import masked_cross_entropy
 
 VOCAB = 30
 SPECS = {

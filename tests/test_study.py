@@ -6,9 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mtl_core.results.summary import COLUMNS, summary_rows
 from mtl_core.store import Store
-from mtl_core.study import StudySpec, run_study
-from mtl_core.summary import COLUMNS, summary_rows
+from mtl_core.studies.execute import run_study
+from mtl_core.studies.spec import StudySpec
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["--set", "hidden=16", "--set", "emb_dim=16"]
@@ -108,9 +109,9 @@ def test_cli_presets_and_catalog_list():
 
 
 def test_every_preset_is_a_valid_study_on_its_real_data():
-    from mtl_core.config import RunConfig
     from mtl_core.data.catalog import load_catalog
-    from mtl_core.sources import load_presets, load_source
+    from mtl_core.studies.presets import load_presets, load_study_source
+    from mtl_core.training.config import RunConfig
 
     catalog = load_catalog()
     for name, preset in load_presets().items():
@@ -118,13 +119,13 @@ def test_every_preset_is_a_valid_study_on_its_real_data():
         if "synthetic" in preset:
             continue
         assert preset["dataset"] in catalog, name
-        corpus = load_source({"preset": name}).corpus  # the real file, from MTL_LAB_DATA_DIR
+        corpus = load_study_source({"preset": name}).corpus  # the real file, from MTL_LAB_DATA_DIR
         assert set(preset["tasks"]) <= set(corpus.tasks), name
 
 
 def test_a_pairs_study_measures_the_cheap_estimates_on_its_run_of_every_task():
-    from mtl_core.config import RunConfig
-    from mtl_core.study import MEASURE_EVERY, run_config
+    from mtl_core.studies.execute import MEASURE_EVERY, run_config
+    from mtl_core.training.config import RunConfig
 
     base = RunConfig()
     assert run_config(base, "all", "pairs", 5, 5).grad_every == MEASURE_EVERY["grad_every"]
@@ -136,10 +137,10 @@ def test_a_pairs_study_measures_the_cheap_estimates_on_its_run_of_every_task():
 
 
 def test_baselines_fill_only_what_is_missing(tmp_path):
-    from mtl_core.config import RunConfig
-    from mtl_core.prepared import prepare
     from mtl_core.selftest.procs import tiny_spec
-    from mtl_core.study import run_baselines
+    from mtl_core.studies.execute import run_baselines
+    from mtl_core.studies.prepare import prepare
+    from mtl_core.training.config import RunConfig
 
     spec = tiny_spec("baselines")
     prepared = prepare(spec, RunConfig.from_dict(spec.config))

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pytest
 
-from mtl_core.compare import HELPS, study_deltas
 from mtl_core.data.synthetic import SyntheticConfig, generate
 from mtl_core.errors import ConfigError
+from mtl_core.results.gains import HELPS, study_deltas
 from mtl_core.store import Store
-from mtl_core.study import StudySpec, run_study
+from mtl_core.studies.execute import run_study
+from mtl_core.studies.spec import StudySpec
 
 CONFIG = {"emb_dim": 16, "hidden": 16, "epochs": 20, "patience": 4, "max_len": 40, "lr": 0.005, "dropout": 0.2}
 

@@ -10,11 +10,11 @@ import pytest
 
 from mtl_core.cli import main
 from mtl_core.errors import ConfigError
+from mtl_core.results.summary import summary_rows
+from mtl_core.results.transfer import TRANSFER_COLUMNS, transfer_matrix
 from mtl_core.store import Store
-from mtl_core.study import plan_runs
-from mtl_core.summary import summary_rows
-from mtl_core.train import RunResult
-from mtl_core.transfer import TRANSFER_COLUMNS, transfer_matrix
+from mtl_core.studies.spec import plan_runs
+from mtl_core.training.trainer import RunResult
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--tasks", "base,related,conflicting", "--epochs", "3", "--set", "hidden=16", "--set", "emb_dim=16"]

@@ -9,8 +9,14 @@ import torch.nn.functional as F
 import torchjd.aggregation as jd
 from torch import nn
 
-from mtl_core.weighting import GRADIENT_COMBINATION, LOSS_WEIGHTING, REGISTRY, build_weighting, describe
-from mtl_core.weighting.scipy_projector import ScipyProjector
+from mtl_core.training.weighting import (
+    GRADIENT_COMBINATION,
+    LOSS_WEIGHTING,
+    REGISTRY,
+    build_weighting,
+    describe,
+)
+from mtl_core.training.weighting.scipy_projector import ScipyProjector
 
 TASKS = ["a", "b", "c"]
 

@@ -1,1 +1,1 @@
-"""Streamlit helpers shared by app.py and views/ (thin: everything else lives in mtl_core)."""
+"""Streamlit helpers shared by app.py and pages/ (thin: everything else lives in mtl_core)."""

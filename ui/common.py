@@ -6,9 +6,9 @@ import re
 import pandas as pd
 import streamlit as st
 
-from mtl_core.device import describe_device
 from mtl_core.paths import store_path
 from mtl_core.store import Store
+from mtl_core.training.device import describe_device
 
 NUM = st.column_config.NumberColumn(format="%.3f")
 
@@ -45,7 +45,7 @@ def sidebar(store: Store) -> None:
                        if active else "Queue: empty")
     current = st.query_params.get("study")
     if current:
-        st.sidebar.page_link("views/4_Compare.py", label=f"Current study: {current}", icon="📊",
+        st.sidebar.page_link("pages/4_Compare.py", label=f"Current study: {current}", icon="📊",
                              query_params={"study": current})
 
 

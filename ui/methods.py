@@ -8,11 +8,11 @@ from __future__ import annotations
 import streamlit as st
 
 from mtl_core.auxiliary import AUX_PREFIX, AUXILIARY
-from mtl_core.config import RunConfig
 from mtl_core.models.backbones import BACKBONES
-from mtl_core.pretrained import PRETRAINED_ENCODERS, missing_weights
+from mtl_core.models.pretrained import PRETRAINED_ENCODERS, missing_weights
 from mtl_core.models.sharing import SHARING
-from mtl_core.weighting import describe as weighting_methods
+from mtl_core.training.config import RunConfig
+from mtl_core.training.weighting import describe as weighting_methods
 
 SAMPLING_HELP = {"proportional": "each task's turns in proportion to its examples",
                  "temperature": "small tasks visited more often (share ~ size^alpha)",

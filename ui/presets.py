@@ -6,9 +6,9 @@ import os
 import streamlit as st
 
 from mtl_core.errors import MTLLabError
-from mtl_core.sources import load_presets, preset_problem
 from mtl_core.store import Store
-from mtl_core.study import StudySpec
+from mtl_core.studies.presets import load_presets, preset_problem
+from mtl_core.studies.spec import StudySpec
 
 ONE_CLICK = ("synthetic-demo", "absa", "yelp-amazon")
 
@@ -21,7 +21,7 @@ def autostart_worker() -> bool:
 
 def submit(spec: StudySpec, store: Store) -> str:
     """Queue ``spec`` for the background worker (starting one if allowed); the study id goes into the URL."""
-    from mtl_core.jobs import ensure_worker, submit_study
+    from mtl_core.studies.queue import ensure_worker, submit_study
 
     study_id = submit_study(spec, store)
     if autostart_worker():
@@ -44,7 +44,7 @@ def presets_ui(store: Store) -> None:
                 st.warning(f"Needs the {preset['dataset']} dataset, which is not on this machine yet.")
                 with st.expander("How to get it"):
                     st.caption(problem)
-                st.page_link("views/1_Data.py", label="Fetch or import it on the Data page", icon="📥")
+                st.page_link("pages/1_Data.py", label="Fetch or import it on the Data page", icon="📥")
                 continue
             if st.button("Start (3 seeds)", key=f"preset_{name}", type="primary"):
                 try:
@@ -53,4 +53,4 @@ def presets_ui(store: Store) -> None:
                     st.error(str(exc))
                 else:
                     st.success(f"Queued study {study_id}; the background worker trains it now.")
-                    st.page_link("views/3_Train.py", label="Watch it train", icon="⏱️")
+                    st.page_link("pages/3_Train.py", label="Watch it train", icon="⏱️")

@@ -9,14 +9,20 @@ from typing import Callable
 
 import streamlit as st
 
-from mtl_core.affinity import affinity_matrix
 from mtl_core.errors import ConfigError
-from mtl_core.grouping import recommend
-from mtl_core.interference import study_gradient_curves
-from mtl_core.relatedness import estimate_agreement, pair_points
-from mtl_core.relation_charts import (ESTIMATE_LABELS, affinity_heatmap, conflict_over_time, estimate_scatter,
-                                      gradient_settings, relation_graph)
+from mtl_core.results.affinity import affinity_matrix
+from mtl_core.results.estimate_quality import estimate_agreement, pair_points
+from mtl_core.results.grouping import recommend
+from mtl_core.results.interference import study_gradient_curves
 from mtl_core.store import Store
+from ui.charts.relations import (
+    ESTIMATE_LABELS,
+    affinity_heatmap,
+    conflict_over_time,
+    estimate_scatter,
+    gradient_settings,
+    relation_graph,
+)
 from ui.common import plain
 
 Export = Callable[[object, str, str], None]

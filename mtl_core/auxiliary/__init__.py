@@ -7,14 +7,14 @@ Adding one: subclass ``AuxiliaryTask`` in a new file of this package and list it
 """
 from __future__ import annotations
 
-from ..tasks import TaskSpec
-from .base import AUX_PREFIX, AuxiliaryData, AuxiliaryTask
-from .domain import Domain
-from .lexicon import Lexicon
-from .missing_word import MissingWord, MissingWordTask
-from .next_char import NextChar
-from .next_word import NextWord
-from .word_freq import WordFreq
+from mtl_core.auxiliary.base import AUX_PREFIX, AuxiliaryData, AuxiliaryTask
+from mtl_core.auxiliary.domain import Domain
+from mtl_core.auxiliary.lexicon import Lexicon
+from mtl_core.auxiliary.missing_word import MissingWord, MissingWordTask
+from mtl_core.auxiliary.next_char import NextChar
+from mtl_core.auxiliary.next_word import NextWord
+from mtl_core.auxiliary.word_freq import WordFreq
+from mtl_core.tasks import TaskSpec
 
 AUXILIARY: dict[str, AuxiliaryTask] = {t.name: t for t in (
     NextWord(), NextChar(), MissingWordTask(), WordFreq(), Lexicon(), Domain())}

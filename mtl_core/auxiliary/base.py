@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..tasks import TaskSpec
+from mtl_core.tasks import TaskSpec
 
 AUX_PREFIX = "aux:"  # auxiliary task names are 'aux:<name>', never clashing with a user's column
 OTHER = "<other>"    # a word outside the frequent-word list

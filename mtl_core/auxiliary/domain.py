@@ -1,8 +1,8 @@
 """domain: predict which source a row came from, through a gradient-reversal layer (adversarial)."""
 from __future__ import annotations
 
-from ..tasks import CLASSIFICATION, TaskSpec
-from .base import AuxiliaryData, AuxiliaryTask
+from mtl_core.auxiliary.base import AuxiliaryData, AuxiliaryTask
+from mtl_core.tasks import CLASSIFICATION, TaskSpec
 
 
 class Domain(AuxiliaryTask):

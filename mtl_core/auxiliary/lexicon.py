@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..tasks import CLASSIFICATION, TaskSpec
-from .base import AuxiliaryData, AuxiliaryTask
+from mtl_core.auxiliary.base import AuxiliaryData, AuxiliaryTask
+from mtl_core.tasks import CLASSIFICATION, TaskSpec
 
 STRONG = 1.0  # |valence| at least this counts (VADER valences run from -4 to +4)
 LABELS = ["none", "positive", "negative", "both"]

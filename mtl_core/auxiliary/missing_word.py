@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import torch
 
-from ..data.encode import IGNORE
-from ..data.vocab import OOV_ID, PAD_ID
-from ..tasks import TAGGING, TaskSpec
-from .base import OTHER, AuxiliaryData, AuxiliaryTask, frequent_words
+from mtl_core.auxiliary.base import OTHER, AuxiliaryData, AuxiliaryTask, frequent_words
+from mtl_core.data.encode import IGNORE
+from mtl_core.data.vocab import OOV_ID, PAD_ID
+from mtl_core.tasks import TAGGING, TaskSpec
 
 
 class MissingWordTask(AuxiliaryTask):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import string
 import unicodedata
 
-from ..tasks import TAGGING, TaskSpec
-from .base import END, AuxiliaryData, AuxiliaryTask, next_targets
+from mtl_core.auxiliary.base import END, AuxiliaryData, AuxiliaryTask, next_targets
+from mtl_core.tasks import TAGGING, TaskSpec
 
 DIGIT, SYMBOL = "<digit>", "<sym>"
 LABELS = list(string.ascii_lowercase) + [DIGIT, SYMBOL, END]

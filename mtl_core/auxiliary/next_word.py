@@ -1,8 +1,15 @@
 """next_word: predict the token that follows (a tiny language model over the frequent words)."""
 from __future__ import annotations
 
-from ..tasks import TAGGING, TaskSpec
-from .base import END, OTHER, AuxiliaryData, AuxiliaryTask, frequent_words, next_targets
+from mtl_core.auxiliary.base import (
+    END,
+    OTHER,
+    AuxiliaryData,
+    AuxiliaryTask,
+    frequent_words,
+    next_targets,
+)
+from mtl_core.tasks import TAGGING, TaskSpec
 
 
 class NextWord(AuxiliaryTask):

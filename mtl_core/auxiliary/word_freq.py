@@ -5,8 +5,8 @@ import math
 
 import wordfreq
 
-from ..tasks import TAGGING, TaskSpec
-from .base import AuxiliaryData, AuxiliaryTask
+from mtl_core.auxiliary.base import AuxiliaryData, AuxiliaryTask
+from mtl_core.tasks import TAGGING, TaskSpec
 
 MAX_BIN = 7  # Zipf 7+ is a handful of words ('the', 'de'); unknown words score 0
 LABELS = [str(b) for b in range(MAX_BIN + 1)]

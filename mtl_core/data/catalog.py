@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from ..errors import ConfigError, DataError
-from ..paths import DATA_DIR_ENV, data_dirs, mtl_home
+from mtl_core.errors import ConfigError, DataError
+from mtl_core.paths import DATA_DIR_ENV, data_dirs, mtl_home
 
 CATALOG_PATH = Path(__file__).resolve().parents[2] / "assets" / "catalog.json"
 FORMATS = ("uci", "semeval", "conll", "csv")

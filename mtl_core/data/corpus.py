@@ -5,9 +5,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import DataError
-from ..limits import cut_text, max_rows, max_tokens
-from ..tasks import CLASSIFICATION, TAGGING, TaskSpec
+from mtl_core.data.limits import cut_text, max_rows, max_tokens
+from mtl_core.errors import DataError
+from mtl_core.tasks import CLASSIFICATION, TAGGING, TaskSpec
 
 RARE_LABEL_COUNT = 5  # labels seen fewer times than this get a warning: too few to learn or to score
 
@@ -102,7 +102,7 @@ def make_corpus(texts: list[str], annotations: dict[str, list[Any]], files: list
     """Build a Corpus, infer each task's label vocabulary (sorted, stable) and its report.
 
     Refuses more than ``MTL_LAB_MAX_ROWS`` examples; cuts texts over ``MTL_LAB_MAX_TOKENS`` tokens (with a
-    warning) unless the file gave its own tokens (see ``mtl_core.limits``).
+    warning) unless the file gave its own tokens (see ``mtl_core.data.limits``).
     """
     if len(texts) > max_rows():
         raise DataError(", ".join(files) or None, f"{len(texts):,} examples, over the limit of {max_rows():,} "

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..tasks import TAGGING, TaskSpec
-from .vocab import Vocabulary
+from mtl_core.data.vocab import Vocabulary
+from mtl_core.tasks import TAGGING, TaskSpec
 
 IGNORE = -100  # target value for absent labels and padding: masked out of loss and metrics
 

@@ -14,8 +14,8 @@ import numpy as np
 from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
 from sklearn.model_selection import train_test_split
 
-from ..tasks import CLASSIFICATION
-from .corpus import Corpus
+from mtl_core.data.corpus import Corpus
+from mtl_core.tasks import CLASSIFICATION
 
 
 @dataclass

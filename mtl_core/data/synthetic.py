@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..errors import ConfigError
-from .corpus import Corpus, concat, make_corpus
+from mtl_core.data.corpus import Corpus, concat, make_corpus
+from mtl_core.errors import ConfigError
 
 SYLLABLES = ["ba", "ko", "ti", "ru", "me", "sa", "lo", "ni", "pe", "du", "ga", "vi", "zo", "fe", "hu", "ja"]
 

@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .corpus import Corpus
+from mtl_core.data.corpus import Corpus
 
 # Installed spaCy pipelines that carry word vectors, tried in order (none is required).
 VECTOR_PIPELINES = ("en_core_web_lg", "en_core_web_md")

@@ -5,8 +5,8 @@ other, so each topic becomes its own yes/no task on the same documents (labels "
 """
 from __future__ import annotations
 
-from ..errors import ConfigError
-from .corpus import Corpus, make_corpus
+from mtl_core.data.corpus import Corpus, make_corpus
+from mtl_core.errors import ConfigError
 
 
 def one_vs_rest(corpus: Corpus, column: str, topics: list[str]) -> Corpus:

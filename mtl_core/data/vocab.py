@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ..limits import max_vocab
+from mtl_core.data.limits import max_vocab
 
 PAD, OOV = "<pad>", "<oov>"
 PAD_ID, OOV_ID = 0, 1  # their ids in every vocabulary
@@ -21,7 +21,7 @@ class Vocabulary:
     def build(cls, token_lists: list[list[str]], min_freq: int = 1, max_size: int | None = None) -> "Vocabulary":
         """Words seen at least ``min_freq`` times (most frequent first, ties alphabetical).
 
-        At most ``max_size`` entries (default ``MTL_LAB_MAX_VOCAB``, see ``mtl_core.limits``)."""
+        At most ``max_size`` entries (default ``MTL_LAB_MAX_VOCAB``, see ``mtl_core.data.limits``)."""
         if max_size is None:
             max_size = max_vocab()
         counts = Counter(t for toks in token_lists for t in toks)

@@ -1,5 +1,3 @@
-"""Models: embedders and encoders (backbones), task heads, and how tasks share them (sharing architectures)."""
-from .build import build_model, parameter_groups
-from .sharing import SHARING, HardSharingModel
-
-__all__ = ["build_model", "parameter_groups", "SHARING", "HardSharingModel"]
+"""Models: embedders and encoders (backbones), task heads, how tasks share them (``sharing``), and the
+pretrained encoders' weights (``pretrained``). Import from the modules: this package itself loads nothing,
+so ``models.pretrained`` stays free of torch."""

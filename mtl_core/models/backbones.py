@@ -8,9 +8,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .embedders import PretrainedEmbedder, WordEmbedder
-from .encoders import DIRECTIONAL, ENCODERS, leak_free_dims
-from ..pretrained import PRETRAINED_ENCODERS, encoder_folder
+from mtl_core.models.embedders import PretrainedEmbedder, WordEmbedder
+from mtl_core.models.encoders import DIRECTIONAL, ENCODERS, leak_free_dims
+from mtl_core.models.pretrained import PRETRAINED_ENCODERS, encoder_folder
 
 BACKBONES = {
     "bilstm": "word embeddings + BiLSTM (from scratch)",

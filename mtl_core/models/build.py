@@ -1,16 +1,20 @@
 """Build a run's model from its tasks and RunConfig: backbone choice x sharing architecture x heads."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from ..config import RunConfig
-from ..tasks import TAGGING, TaskSpec
-from .backbones import make_backbone, make_embedder, make_encoder
-from .embedders import PretrainedEmbedder
-from .heads import SENTENCE_HEADS, NextTokenTagger, TokenTagger
-from .reversal import ReversedHead
-from .sharing import SHARING, ModelParts, SharingModel
+from mtl_core.models.backbones import make_backbone, make_embedder, make_encoder
+from mtl_core.models.embedders import PretrainedEmbedder
+from mtl_core.models.heads import SENTENCE_HEADS, NextTokenTagger, TokenTagger
+from mtl_core.models.reversal import ReversedHead
+from mtl_core.models.sharing import SHARING, ModelParts, SharingModel
+from mtl_core.tasks import TAGGING, TaskSpec
+
+if TYPE_CHECKING:  # a run's settings are only read here: training, which builds them, sits above models
+    from mtl_core.training.config import RunConfig
 
 
 def model_parts(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,

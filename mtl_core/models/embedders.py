@@ -2,7 +2,7 @@
 
 ``WordEmbedder`` learns one vector per vocabulary word (optionally initialised from spaCy vectors).
 ``PretrainedEmbedder`` runs a pretrained Transformer (MiniLM or MPNet, installed from the package registry, loaded
-offline: ``mtl_core.pretrained``) over the word-piece split of each word and keeps each word's FIRST piece state, so token-level
+offline: ``mtl_core.models.pretrained``) over the word-piece split of each word and keeps each word's FIRST piece state, so token-level
 tasks (tagging) line up with our tokens. That state is the last layer's, or the mean of the top N layers
 (``top_layers``): lower layers keep more of the word and its syntax, which helps frozen features (on ABSA,
 frozen + BiLSTM, 3 seeds: last layer 0.716-0.720, mean of the top 5 0.728-0.729). Frozen: no gradients and
@@ -16,8 +16,8 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from ..data.vocab import OOV_ID
-from ..pretrained import encoder_folder
+from mtl_core.data.vocab import OOV_ID
+from mtl_core.models.pretrained import encoder_folder
 
 MAX_PIECES = 6        # word pieces kept per word (its first piece's state is what we use)
 MAX_POSITIONS = 512   # the encoder's position table
@@ -82,9 +82,12 @@ class PretrainedEmbedder(nn.Module):
     """First-word-piece states of a pretrained encoder for each of our tokens."""
 
     def __init__(self, itos: list[str], tune: bool = False, dropout: float = 0.1, path=None, top_layers: int = 1):
-        """``path``: a Hugging Face model folder (default: MiniLM's, ``mtl_core.pretrained.encoder_folder``)."""
+        """``path``: a Hugging Face model folder (default: MiniLM's, ``mtl_core.models.pretrained.encoder_folder``)."""
         super().__init__()
-        from transformers import AutoModel, AutoTokenizer  # heavy: imported only when this backbone is chosen
+        from transformers import (  # heavy: imported only when this backbone is chosen
+            AutoModel,
+            AutoTokenizer,
+        )
         from transformers.utils import logging as hf_logging
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()

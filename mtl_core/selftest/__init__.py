@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..errors import ConfigError
+from mtl_core.errors import ConfigError
 
 SECTIONS = ("bad_inputs", "faults", "concurrency")
 

@@ -16,10 +16,17 @@ import sys
 import time
 from pathlib import Path
 
-from ..jobs import get_queue
-from ..store import Store
-from ..worker import identity_alive, process_identity
-from .procs import Checks, Processes, SelfTestTimeout, integrity, tiny_spec, wait_for
+from mtl_core.selftest.procs import (
+    Checks,
+    Processes,
+    SelfTestTimeout,
+    integrity,
+    tiny_spec,
+    wait_for,
+)
+from mtl_core.store import Store
+from mtl_core.studies.processes import identity_alive, process_identity
+from mtl_core.studies.queue import get_queue
 
 NAME = "concurrency"
 SUBMITTERS = 3
@@ -28,7 +35,7 @@ WORKERS = 2
 
 def submit_many(store_path: str, prefix: str, count: int, start_at: float, out: str) -> None:
     """A submitter process: wait for the common start instant, submit ``count`` one-run studies, list their ids."""
-    from ..jobs import submit_study
+    from mtl_core.studies.queue import submit_study
 
     store = Store(store_path)
     time.sleep(max(0.0, start_at - time.time()))

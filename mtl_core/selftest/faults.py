@@ -29,11 +29,19 @@ import tomllib
 import warnings
 from pathlib import Path
 
-from ..jobs import submit_study
-from ..store import Store
-from ..study import StudySpec
-from ..worker import identity_alive
-from .procs import ROOT, Checks, Processes, SelfTestTimeout, integrity, tiny_spec, wait_for
+from mtl_core.selftest.procs import (
+    ROOT,
+    Checks,
+    Processes,
+    SelfTestTimeout,
+    integrity,
+    tiny_spec,
+    wait_for,
+)
+from mtl_core.store import Store
+from mtl_core.studies.processes import identity_alive
+from mtl_core.studies.queue import submit_study
+from mtl_core.studies.spec import StudySpec
 
 NAME = "faults"
 NOT_INJECTED = {"gpu_out_of_memory": "Not injected with a real GPU here (training runs on the CPU). A run that "
@@ -80,8 +88,8 @@ class _Payload:
 def _security(home: Path, store: Store, run_id: int, report: Checks) -> dict:
     import torch
 
-    from ..library import save_upload
-    from ..predict import PredictError, load_predictor
+    from mtl_core.data.library import save_upload
+    from mtl_core.predict import PredictError, load_predictor
 
     out = {}
     marker = home / "payload_ran.txt"
@@ -168,7 +176,7 @@ def run(workdir: Path, quick: bool = False) -> dict:
         report.check("(d) the run says why it has no model", run["checkpoint"] is None
                      and "could not be saved" in (run["error"] or ""), run["error"] or "")
         report.check("(d) no half-written checkpoint left", not any(tmp.parent.glob("run*.pt")))
-        from ..predict import PredictError, load_predictor
+        from mtl_core.predict import PredictError, load_predictor
         try:
             load_predictor(store, full_run)
             message = ""

@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..store import Store
-from ..study import StudySpec
+from mtl_core.store import Store
+from mtl_core.studies.spec import StudySpec
 
 ROOT = Path(__file__).resolve().parents[2]
 

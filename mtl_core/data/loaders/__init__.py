@@ -13,13 +13,18 @@ import dataclasses
 from collections import Counter
 from pathlib import Path
 
-from ...errors import ConfigError, DataError
-from ..corpus import Corpus, build_report, concat
-from .conll import load_conll
-from .csv_loader import load_csv
-from .semeval import load_semeval
-from .text_io import SAMPLE_BYTES, read_sample, read_text
-from .text_loader import MAX_LABEL_CHARS, load_lines, load_uci, task_name_from_file
+from mtl_core.data.corpus import Corpus, build_report, concat
+from mtl_core.data.loaders.conll import load_conll
+from mtl_core.data.loaders.csv_loader import load_csv
+from mtl_core.data.loaders.semeval import load_semeval
+from mtl_core.data.loaders.text_io import SAMPLE_BYTES, read_sample, read_text
+from mtl_core.data.loaders.text_loader import (
+    MAX_LABEL_CHARS,
+    load_lines,
+    load_uci,
+    task_name_from_file,
+)
+from mtl_core.errors import ConfigError, DataError
 
 FORMATS = ("csv", "tsv", "uci", "lines", "semeval", "conll")
 EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".xml": "semeval", ".conll": "conll",

@@ -4,10 +4,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ...errors import ConfigError, DataError
-from ...tasks import TAGGING
-from ..corpus import Corpus, make_corpus
-from .text_io import read_text
+from mtl_core.data.corpus import Corpus, make_corpus
+from mtl_core.data.loaders.text_io import read_text
+from mtl_core.errors import ConfigError, DataError
+from mtl_core.tasks import TAGGING
 
 DEFAULT_COLUMNS = {2: ["word", "tag"], 3: ["word", "pos", "ner"]}
 MAX_SENTENCE_TOKENS = 500  # longer "sentences" usually mean missing blank lines

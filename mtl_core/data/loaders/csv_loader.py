@@ -8,10 +8,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ...errors import DataError
-from ..corpus import Corpus, make_corpus
-from .text_io import SAMPLE_BYTES, read_text
-from .text_loader import duplicate_warning
+from mtl_core.data.corpus import Corpus, make_corpus
+from mtl_core.data.loaders.text_io import SAMPLE_BYTES, read_text
+from mtl_core.data.loaders.text_loader import duplicate_warning
+from mtl_core.errors import DataError
 
 MAX_LABEL_VALUES = 50  # a column with more distinct values is not taken as a label column by default
 NA_VALUES = frozenset({"", "nan", "NaN", "NA", "N/A", "n/a", "NULL", "null", "<NA>", "#N/A", "-nan", "-NaN"})

@@ -8,9 +8,9 @@ from typing import Any
 import defusedxml.ElementTree as SafeET  # never xml.etree directly: entity expansion, external entities
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from ...errors import DataError
-from ..corpus import Corpus, make_corpus
-from .text_io import UTF16_BOMS, line_at, read_bytes
+from mtl_core.data.corpus import Corpus, make_corpus
+from mtl_core.data.loaders.text_io import UTF16_BOMS, line_at, read_bytes
+from mtl_core.errors import DataError
 
 TASK_NAMES = {"anecdotes/miscellaneous": "misc"}  # category -> task name, where the category is unwieldy
 POLARITIES = ("positive", "negative", "neutral", "conflict")

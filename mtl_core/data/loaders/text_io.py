@@ -4,7 +4,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from ...errors import DataError
+from mtl_core.errors import DataError
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # 50 MB: far above our datasets, far below what a browser upload should be
 SAMPLE_BYTES = 64 * 1024  # what format detection reads

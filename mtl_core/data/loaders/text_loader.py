@@ -4,9 +4,9 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from ...errors import DataError
-from ..corpus import Corpus, make_corpus
-from .text_io import read_text
+from mtl_core.data.corpus import Corpus, make_corpus
+from mtl_core.data.loaders.text_io import read_text
+from mtl_core.errors import DataError
 
 MAX_LABEL_CHARS = 30  # longer text after the last TAB is a sentence, not a label
 UCI_EXPECTED = "each line must be 'sentence<TAB>label' (e.g. 'Great food.\\t1')"

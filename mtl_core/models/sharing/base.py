@@ -15,7 +15,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ...tasks import TaskSpec
+from mtl_core.tasks import TaskSpec
 
 
 def module_key(task: str) -> str:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..encoders import leak_free_dims
-from .base import SharingModel, leading
+from mtl_core.models.encoders import leak_free_dims
+from mtl_core.models.sharing.base import SharingModel, leading
 
 
 def cascade_levels(order: list[str], tasks: list[str]) -> list[list[str]]:

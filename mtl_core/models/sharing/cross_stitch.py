@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..encoders import leak_free_dims
-from .base import SharingModel, leading
+from mtl_core.models.encoders import leak_free_dims
+from mtl_core.models.sharing.base import SharingModel, leading
 
 LAYERS = 2          # encoder layers per column, each followed by a cross-stitch unit
 SELF_WEIGHT = 0.9   # initial weight of a column on itself; the rest (0.1) is spread over the other columns

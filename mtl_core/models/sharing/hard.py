@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import SharingModel, leading
+from mtl_core.models.sharing.base import SharingModel, leading
 
 
 class HardSharingModel(SharingModel):

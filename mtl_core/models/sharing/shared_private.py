@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..encoders import leak_free_dims
-from .base import SharingModel, leading, module_key
+from mtl_core.models.encoders import leak_free_dims
+from mtl_core.models.sharing.base import SharingModel, leading, module_key
 
 
 def orthogonality(shared: torch.Tensor, private: torch.Tensor) -> torch.Tensor:

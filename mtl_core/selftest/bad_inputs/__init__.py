@@ -14,9 +14,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from . import bad_bytes, bad_conll, bad_csv, bad_text, bad_uploads, bad_xml
-from .cases import Case
-from .runner import run_case
+from mtl_core.selftest.bad_inputs import (
+    bad_bytes,
+    bad_conll,
+    bad_csv,
+    bad_text,
+    bad_uploads,
+    bad_xml,
+)
+from mtl_core.selftest.bad_inputs.cases import Case
+from mtl_core.selftest.bad_inputs.runner import run_case
 
 NAME = "bad inputs"
 FAMILIES = (bad_bytes.byte_level_cases, bad_bytes.encoding_cases, bad_bytes.big_line_cases, bad_csv.csv_cases,

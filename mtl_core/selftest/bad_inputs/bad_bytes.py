@@ -4,7 +4,14 @@ from __future__ import annotations
 import codecs
 from typing import Iterator
 
-from .cases import BIG, FORMATS, Case, files_for, good_lines, join
+from mtl_core.selftest.bad_inputs.cases import (
+    BIG,
+    FORMATS,
+    Case,
+    files_for,
+    good_lines,
+    join,
+)
 
 
 def mixed(text: str, k: int) -> bytes:

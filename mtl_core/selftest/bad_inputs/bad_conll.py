@@ -3,7 +3,13 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .cases import Case, files_for, good_lines, join, replace_line
+from mtl_core.selftest.bad_inputs.cases import (
+    Case,
+    files_for,
+    good_lines,
+    join,
+    replace_line,
+)
 
 
 def conll_cases() -> Iterator[Case]:

@@ -3,7 +3,14 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .cases import BIG, FORMATS, Case, files_for, good_lines, join
+from mtl_core.selftest.bad_inputs.cases import (
+    BIG,
+    FORMATS,
+    Case,
+    files_for,
+    good_lines,
+    join,
+)
 
 
 def upload_cases() -> Iterator[Case]:

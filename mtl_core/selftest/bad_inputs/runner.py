@@ -9,8 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ...errors import MTLLabError
-from .cases import Case
+from mtl_core.errors import MTLLabError
+from mtl_core.selftest.bad_inputs.cases import Case
 
 TIME_LIMIT_S = 30  # per case; the slowest (10 MB files) take about a second
 
@@ -61,9 +61,9 @@ def environment(pairs: tuple[tuple[str, str], ...]) -> Iterator[None]:
 
 def load_case(case: Case, folder: Path):
     """Write the case's files and load them the way ``case.how`` says; returns the Corpus."""
-    from ...data.loaders import load_files
-    from ...library import save_upload
-    from ...sources import load_source
+    from mtl_core.data.library import save_upload
+    from mtl_core.data.loaders import load_files
+    from mtl_core.data.sources import load_source
 
     options = dict(case.options)
     if case.how == "upload":

@@ -1,0 +1,98 @@
+"""What a study is, before any data is loaded: its spec (data source, tasks, plan, seeds, run settings) and the
+runs its plan asks for. No torch here: every page and the CLI read specs without paying for the trainer."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from mtl_core.errors import ConfigError
+from mtl_core.studies.presets import get_preset
+
+PLANS = ("singles+all", "singles", "all", "pairs", "groups")
+
+
+@dataclass
+class StudySpec:
+    name: str
+    source: dict                       # see sources.load_source
+    tasks: list[str] | None = None     # None: every task of the corpus
+    seeds: int = 3
+    plan: str = "singles+all"
+    config: dict = field(default_factory=dict)
+    split: dict = field(default_factory=lambda: {"test_size": 0.2, "val_size": 0.1, "seed": 0})
+    data_dir: str | None = None
+    groups: list[list[str]] | None = None  # plan "groups": the task groups to train together
+
+    @classmethod
+    def from_preset(cls, preset: str, **overrides) -> "StudySpec":
+        p = get_preset(preset)
+        spec = cls(name=preset, source={"preset": preset}, tasks=p.get("tasks"), config=dict(p.get("config", {})),
+                   split={"seed": 0, **p.get("split", {})}, plan=p.get("plan", "singles+all"))
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(spec, key, value)
+        return spec
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def plan_runs(tasks: list[str], plan: str, seeds: int,
+              groups: list[list[str]] | None = None) -> list[tuple[str, list[str], int]]:
+    """(setting, tasks, seed) for every run, the same runs for every seed.
+
+    Settings: 'single' (a task alone), 'all' (every task together), 'pair' (two tasks; plan "pairs")
+    and 'group' (a custom group; plan "groups", which also trains every task alone as the baseline).
+    With two tasks the pair is all of them, so "pairs" then trains it once, as 'pair'.
+    """
+    if plan not in PLANS:
+        raise ConfigError(f"The 'plan' option must be one of {set(PLANS)}. Got {plan!r} instead.")
+    planned = [("single", [t]) for t in tasks] if plan in ("singles+all", "singles", "pairs", "groups") else []
+    if plan == "pairs":
+        planned += [("pair", [a, b]) for k, a in enumerate(tasks) for b in tasks[k + 1:]]
+    if plan == "groups":
+        planned += [("group", g) for g in _check_groups(tasks, groups) if len(g) > 1]  # one task = its single run
+    if plan == "all" or (plan == "singles+all" and len(tasks) > 1) or (plan == "pairs" and len(tasks) > 2):
+        planned.append(("all", list(tasks)))
+    return [(setting, group, seed) for seed in range(seeds) for setting, group in planned]
+
+
+def _check_groups(tasks: list[str], groups: list[list[str]] | None) -> list[list[str]]:
+    """Custom groups, each in the study's task order; errors name the bad group and the tasks there are."""
+    if not groups:
+        raise ConfigError("The 'groups' plan needs at least one group of tasks, e.g. [['a', 'b'], ['c']]. "
+                          "Got none.")
+    checked, seen = [], set()
+    for k, group in enumerate(groups, 1):
+        if not group:
+            raise ConfigError(f"Group {k} of the 'groups' plan is empty. Give each group at least one task.")
+        unknown = [t for t in group if t not in tasks]
+        if unknown:
+            raise ConfigError(f"Group {k} of the 'groups' plan names unknown task(s) {unknown}. "
+                              f"The study's tasks are {list(tasks)}.")
+        if len(set(group)) < len(group):
+            raise ConfigError(f"Group {k} of the 'groups' plan lists a task twice: {list(group)}.")
+        if frozenset(group) in seen:
+            raise ConfigError(f"Group {k} of the 'groups' plan repeats an earlier group: {list(group)}.")
+        seen.add(frozenset(group))
+        checked.append([t for t in tasks if t in group])
+    return checked
+
+
+def spec_from_dict(values: dict) -> StudySpec:
+    """A stored spec as a StudySpec again (keys this version does not know are ignored)."""
+    known = {f.name for f in fields(StudySpec)}
+    return StudySpec(**{k: v for k, v in values.items() if k in known})
+
+
+def task_names(spec: StudySpec) -> list[str] | None:
+    """The study's tasks if known without loading data: given, or a generated corpus' tasks; else None."""
+    if spec.tasks:
+        return list(spec.tasks)
+    synthetic = spec.source.get("synthetic")
+    if "preset" in spec.source:
+        synthetic = get_preset(spec.source["preset"]).get("synthetic")
+    return [t["name"] for t in synthetic["tasks"]] if synthetic else None
+
+
+def planned_runs(spec: StudySpec, tasks: list[str]) -> list[tuple[str, list[str], int]]:
+    return plan_runs(tasks, spec.plan, spec.seeds, spec.groups)

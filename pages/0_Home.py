@@ -1,0 +1,72 @@
+"""Home page: what the app does, a one-minute tour, one-click presets, and the newest study explained.
+
+Reads the store and submits studies to the background worker; training never runs in this script thread.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core.results.gains import lead_metrics, lead_rows, study_deltas
+from mtl_core.results.summary import summary_rows
+from ui.charts.scores import comparison_chart
+from ui.common import NUM, get_store, pick_study, plain, sidebar
+from ui.presets import presets_ui
+
+TOUR = """
+1. **Data** — upload a CSV, SemEval XML or CoNLL file, fetch a public dataset, or generate synthetic tasks.
+2. **Tasks** — pick the tasks to combine and a plan (each alone + all together, all pairs, or your own groups),
+   seeds and epochs; submitting queues a study and returns at once.
+3. **Train** — watch the queue and live learning curves; cancel or retry; close the tab, nothing is lost.
+4. **Compare** — per task, alone vs together with 95% error bars, the baselines, the transfer heatmap.
+5. **Predict** — type a sentence and see every task's prediction from a trained model.
+6. **Playground** — the classroom dial: move one slider and watch synergy turn into interference.
+"""
+
+EXPLAIN = """
+**How to read it.** Grey bars: each task trained alone. Blue bars: one shared model trained on all tasks.
+Whiskers: 95% confidence interval over seeds. Dashed line: always predicting the most common label.
+Red diamond: a classical TF-IDF + logistic-regression model on the same split.
+
+**Synergy** — the blue bar is higher: the other tasks taught the shared encoder something useful
+(e.g. the same cue words).
+
+**Interference** — the blue bar is lower: the tasks pull the shared parameters in different directions
+(e.g. a word that means *positive* for one task and *negative* for another).
+
+**Transfer** — the difference *together − alone* for one task, measured per seed. Overlapping whiskers
+mean the seeds cannot tell the two apart yet: more seeds, or call it no clear difference.
+"""
+
+st.title("MTL Lab")
+st.markdown(
+    "MTL Lab finds out **which NLP tasks help each other** when one model learns them together (multitask "
+    "learning). For every task it compares a model trained on that task **alone** with one shared model trained "
+    "on **several tasks together**, over several random seeds on one fixed split, with 95% error bars and the "
+    "classical baselines beside them. A task that scores better with partners shows **synergy**; one that scores "
+    "worse shows **interference** — and the app tells you which groups of tasks to train together.")
+store = get_store()
+sidebar(store)
+with st.expander("The tour in 60 seconds", expanded=False):
+    st.markdown(TOUR)
+presets_ui(store)
+
+st.divider()
+study = pick_study(store, key="home_study")
+if study is None:
+    st.stop()
+lead = lead_metrics(study["tasks"] or {})
+rows = summary_rows(store, study["id"])
+seeds = max((r["n_seeds"] for r in rows if r["setting"] in ("single", "all")), default=0)
+st.subheader("Study: " + plain(study["name"]))
+st.caption(f"id {study['id']} · tasks: {', '.join(lead)} · {seeds} seed(s) per setting · "
+           "details, learning curves and exports on the Compare page")
+left, right = st.columns([3, 1])
+left.plotly_chart(comparison_chart(lead_rows(rows, lead)), key="home_chart")
+right.markdown(EXPLAIN)
+
+st.subheader("Does learning together help? (all tasks − alone, paired by seed)")
+st.dataframe(pd.DataFrame(study_deltas(store, study["id"])), hide_index=True, key="home_deltas",
+             column_config={c: NUM for c in ("single", "all", "delta", "ci_low", "ci_high")})
+st.caption("\"helps\" / \"hurts\" only when the 95% CI of the per-seed difference excludes 0.")
+st.page_link("pages/4_Compare.py", label="Open this study on the Compare page", icon="📊")

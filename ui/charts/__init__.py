@@ -1,0 +1,1 @@
+"""Plotly figures the pages place, and their exports (PNG, HTML, CSV). No Streamlit here."""
