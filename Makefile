@@ -28,7 +28,9 @@ example: $(STAMP)
 app: $(STAMP) example
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --browser.gatherUsageStats false
 
+# The layer contracts (.importlinter, see ARCHITECTURE.md) first, then every test.
 test: $(STAMP) browser
+	$(VENV)/bin/lint-imports --no-cache
 	MTL_LAB_DATA_DIR=$${MTL_LAB_DATA_DIR:-$(CURDIR)/../shared/datasets} $(PY) -m pytest -q tests
 
 clean:

@@ -1,7 +1,7 @@
 """The classroom Playground's study: the two-task synthetic study a set of sliders describes."""
 from __future__ import annotations
 
-from mtl_core.studies.spec import PLANS, StudySpec
+from mtl_core.studies.spec import StudySpec
 
 BASE_CUES = 12  # cue words of task A; task B's cues are drawn from these (shared or contradicting) or its own
 
@@ -23,5 +23,5 @@ def playground_spec(overlap: int, contradicting: int, label_noise: float, n_a: i
     source = {"synthetic": {"base_cues": BASE_CUES, "filler_words": 100, "seed": 0,
                             "shared_examples": same_sentences, "tasks": tasks}}
     name = f"playground: {overlap - contradicting} agree, {contradicting} contradict, noise {label_noise:.2f}"
-    return StudySpec(name=name, source=source, seeds=seeds, plan="pairs" if "pairs" in PLANS else "singles+all",
+    return StudySpec(name=name, source=source, seeds=seeds, plan="pairs",
                      config={**CONFIG, "hidden": hidden}, split={"test_size": 0.2, "val_size": 0.1, "seed": 0})
