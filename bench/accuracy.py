@@ -6,7 +6,7 @@ N seeds, mean and 95% CI) in a throw-away store. Printed per preset and task: th
 multitask score, TF-IDF + LR and the majority class on the same test rows, the published number where there
 is one, and the mean best epoch (epochs to converge: the epoch early stopping kept). Presets of the same tasks
 (aux-lstm / aux-mrnn / aux-crnn, ...) are then compared as methods: each one's epochs to converge and its
-epochs to reach the validation score every one of their runs reached (``methods_compare``).
+epochs to reach the validation score every one of their runs reached (``mtl_core.results.methods``).
 
 This is a benchmark, not a test: it prints measured numbers and asserts nothing.
 
@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from mtl_core.cli import parse_sets  # noqa: E402
-from mtl_core.results.gains import lead_metrics  # noqa: E402
+from mtl_core.cli.options import parse_sets  # noqa: E402
 from mtl_core.results.methods import epochs_to_converge, method_rows  # noqa: E402
+from mtl_core.results.study_results import StudyResults  # noqa: E402
 from mtl_core.results.summary import describe_method, summary_rows  # noqa: E402
 from mtl_core.store import Store  # noqa: E402
 from mtl_core.studies.execute import run_study  # noqa: E402
@@ -55,8 +55,9 @@ def run_preset(name: str, seeds: int, overrides: dict, plan: str | None, store: 
     start = time.perf_counter()
     study_id, _ = run_study(spec, store, echo=lambda _: None, save_models=False)
     seconds = time.perf_counter() - start
-    rows = summary_rows(store, study_id)
-    lead = {**lead_metrics(store.study(study_id)["tasks"] or {}), "overall": "accuracy"}
+    results = StudyResults.load(store, study_id)
+    rows = summary_rows(results)
+    lead = {**results.lead, "overall": "accuracy"}
     table: dict[tuple[str, str], dict] = {(r["task"], r["setting"]): r for r in rows if r["metric"] == lead.get(r["task"])}
     extra = {(r["task"], r["setting"]): r for r in rows if r["task"] != "overall" and r["metric"] == "token_accuracy"
              and lead.get(r["task"]) == "span_f1"}
@@ -82,7 +83,7 @@ def run_preset(name: str, seeds: int, overrides: dict, plan: str | None, store: 
     unmatched = {k: v for k, v in (preset.get("published") or {}).items() if k.split(" ")[0] not in lead}
     if unmatched:
         out.append("published (other data or models): " + ", ".join(f"{k} {v:.3f}" for k, v in unmatched.items()))
-    converge = {s: epochs_to_converge(store, study_id, s) for s in ("single", "all")}
+    converge = {s: epochs_to_converge(results, s) for s in ("single", "all")}
     out.append("epochs to converge (best epoch, mean [95% CI]): " + ", ".join(
         f"{s} {m:.1f} [{lo:.1f}, {hi:.1f}]" for s, found in converge.items() if found for m, lo, hi in [found]))
     return out, study_id
@@ -90,7 +91,7 @@ def run_preset(name: str, seeds: int, overrides: dict, plan: str | None, store: 
 
 def methods_table(store: Store, study_ids: list[str]) -> list[str]:
     """The studies of one set of tasks side by side: score, epochs to converge, epochs to reach the shared target."""
-    rows = method_rows(store, study_ids)
+    rows = method_rows([StudyResults.load(store, study_id) for study_id in study_ids])
     out = [f"\n## methods compared on {', '.join(sorted({r['task'] for r in rows}))}",
            f"{'study':<18} {'task':<8} {'score':>22} {'best epoch':>20} {'target':>7} {'epochs to target':>20}"]
     for r in rows:

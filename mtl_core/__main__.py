@@ -1,4 +1,4 @@
-"""`python -m mtl_core ...` — see mtl_core/cli.py."""
+"""`python -m mtl_core ...` — see mtl_core/cli/."""
 import sys
 
 from mtl_core.cli import main

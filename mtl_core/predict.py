@@ -6,7 +6,6 @@ same tokenization and encoding as training.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +18,11 @@ from mtl_core.data.vocab import Vocabulary
 from mtl_core.errors import MTLLabError
 from mtl_core.models.build import build_model
 from mtl_core.models.sharing import owned_by
+from mtl_core.status import Status
 from mtl_core.store import Store
 from mtl_core.tasks import TAGGING, TaskSpec
 from mtl_core.training.config import RunConfig
-from mtl_core.training.trainer import adversarial_tasks
+from mtl_core.training.setup import adversarial_tasks
 
 
 class PredictError(MTLLabError):
@@ -31,7 +31,7 @@ class PredictError(MTLLabError):
 
 def runs_with_models(store: Store, study_id: str) -> list[dict]:
     """The study's finished runs that saved a checkpoint, in run order."""
-    return [r for r in store.runs(study_id) if r["status"] == "done" and r.get("checkpoint")]
+    return [r for r in store.runs(study_id) if r["status"] == Status.DONE and r.get("checkpoint")]
 
 
 @dataclass
@@ -80,12 +80,10 @@ class Predictor:
 
 def load_predictor(store: Store, run_id: int) -> Predictor:
     """The model of finished run ``run_id``, ready to predict; PredictError when it cannot be rebuilt."""
-    with store.connect() as db:
-        row = db.execute("SELECT study_id, status, checkpoint, error, tasks_json, config_json FROM runs WHERE id=?",
-                         (run_id,)).fetchone()
+    row = store.run(run_id)
     if row is None:
         raise PredictError(f"There is no run {run_id} in {store.path}. Fix: pick a run of a finished study.")
-    if row["status"] != "done":
+    if row["status"] != Status.DONE:
         raise PredictError(f"Run {run_id} is {row['status']}, not done: it has no final model. "
                            "Fix: pick a finished run, or wait for this one to finish.")
     if not row["checkpoint"] and row["error"]:
@@ -98,14 +96,14 @@ def load_predictor(store: Store, run_id: int) -> Predictor:
         raise PredictError(f"{path}: the saved model of run {run_id} is missing (moved or deleted). "
                            "Fix: restore the file, or run the study again.")
     study = store.study(row["study_id"])
-    tasks = json.loads(row["tasks_json"])
+    tasks = row["tasks"]
     specs = {t: TaskSpec(**study["tasks"][t]) for t in tasks}
     try:  # tensors only: a file that would run pickled code is refused
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch raises several types for unreadable or unsafe files
         raise PredictError(f"{path}: the saved model of run {run_id} cannot be read as plain weights "
                            f"({type(exc).__name__}). Fix: run the study again.") from None
-    config = RunConfig.from_dict(json.loads(row["config_json"])).replace(device="cpu")
+    config = RunConfig.from_dict(row["config"]).replace(device="cpu")
     embedding = next((v for k, v in state.items() if k.endswith("embedding.weight")), None)  # (V, E)
     if embedding is not None:  # the width may come from pretrained vectors rather than config.emb_dim
         config = config.replace(emb_dim=int(embedding.shape[1]))

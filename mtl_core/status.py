@@ -2,13 +2,17 @@
 
     queued --> running --> done | failed | cancelled
        |          |
-       |          +--> queued          (a worker stopped or died mid-run: the run is trained again, whole)
+       |          +--> queued          (a worker stopped or died mid-run: the run is trained again, whole;
+       |                                a study retried while a worker still executes it)
        +--> failed | cancelled         (preparing the data failed; cancel asked before it started)
+       +--> done                       (a study only: retried while a worker still executed it, that worker
+                                        trains the retried runs too and settles it; a run is claimed first)
     failed | cancelled --> queued      (retry)
 
 A study goes through the same statuses as its runs; it is settled (done, failed or cancelled) once none of its
 runs is queued or running. ``Status`` is a ``str`` enum, so the store keeps the plain words and a stored value
-compares equal to its member.
+compares equal to its member. The store makes every status change in one statement that checks the status it
+changes from (``store.database.status_condition``), so a change missing here cannot happen.
 """
 from __future__ import annotations
 
@@ -31,14 +35,21 @@ class Status(StrEnum):
 ACTIVE = (Status.QUEUED, Status.RUNNING)               # waiting or training: what a worker may still pick up
 SETTLED = (Status.DONE, Status.FAILED, Status.CANCELLED)
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED}),
+    Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED, Status.DONE}),
     Status.RUNNING: frozenset({Status.DONE, Status.FAILED, Status.CANCELLED, Status.QUEUED}),
     Status.DONE: frozenset(),
     Status.FAILED: frozenset({Status.QUEUED}),
     Status.CANCELLED: frozenset({Status.QUEUED}),
 }
+# A run is claimed (running) before it is done; only a study goes from queued to done (see the diagram).
+RUN_TRANSITIONS = {**TRANSITIONS, Status.QUEUED: TRANSITIONS[Status.QUEUED] - {Status.DONE}}
 
 
-def can_change(before: str, after: str) -> bool:
-    """Whether a study or run may go from status ``before`` to ``after`` (see the diagram above)."""
-    return Status(after) in TRANSITIONS[Status(before)]
+def can_change(before: str, after: str, run: bool = False) -> bool:
+    """Whether a study (or, with ``run``, a run) may go from status ``before`` to ``after`` (see the diagram)."""
+    return Status(after) in (RUN_TRANSITIONS if run else TRANSITIONS)[Status(before)]
+
+
+def changes_into(after: str, run: bool = False) -> tuple[Status, ...]:
+    """The statuses a study (or, with ``run``, a run) may go to ``after`` from."""
+    return tuple(before for before in Status if can_change(before, after, run))

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mtl_core.results.gains import lead_metrics, lead_rows, study_deltas
+from mtl_core.results.gains import lead_rows, study_deltas
 from mtl_core.results.summary import summary_rows
 from ui.charts.scores import comparison_chart
-from ui.common import NUM, get_store, pick_study, plain, sidebar
+from ui.common import NUM, get_store, pick_results, plain, sidebar
 from ui.presets import presets_ui
 
 TOUR = """
@@ -52,21 +52,21 @@ with st.expander("The tour in 60 seconds", expanded=False):
 presets_ui(store)
 
 st.divider()
-study = pick_study(store, key="home_study")
-if study is None:
+results = pick_results(store, key="home_study", curves=False)  # the study, read once for this render
+if results is None:
     st.stop()
-lead = lead_metrics(study["tasks"] or {})
-rows = summary_rows(store, study["id"])
+lead = results.lead
+rows = summary_rows(results)
 seeds = max((r["n_seeds"] for r in rows if r["setting"] in ("single", "all")), default=0)
-st.subheader("Study: " + plain(study["name"]))
-st.caption(f"id {study['id']} · tasks: {', '.join(lead)} · {seeds} seed(s) per setting · "
+st.subheader("Study: " + plain(results.name))
+st.caption(f"id {results.id} · tasks: {', '.join(lead)} · {seeds} seed(s) per setting · "
            "details, learning curves and exports on the Compare page")
 left, right = st.columns([3, 1])
 left.plotly_chart(comparison_chart(lead_rows(rows, lead)), key="home_chart")
 right.markdown(EXPLAIN)
 
 st.subheader("Does learning together help? (all tasks − alone, paired by seed)")
-st.dataframe(pd.DataFrame(study_deltas(store, study["id"])), hide_index=True, key="home_deltas",
+st.dataframe(pd.DataFrame(study_deltas(results)), hide_index=True, key="home_deltas",
              column_config={c: NUM for c in ("single", "all", "delta", "ci_low", "ci_high")})
 st.caption("\"helps\" / \"hurts\" only when the 95% CI of the per-seed difference excludes 0.")
 st.page_link("pages/4_Compare.py", label="Open this study on the Compare page", icon="📊")

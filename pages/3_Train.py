@@ -4,13 +4,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mtl_core.results.gains import lead_metrics
+from mtl_core.results.study_results import StudyResults
+from mtl_core.status import ACTIVE, Status
 from mtl_core.studies.queue import (
     cancel_study,
     ensure_worker,
     live_workers,
-    retry_study,
 )
+from mtl_core.studies.submit import requeue_study
 from ui.charts.scores import curves_chart
 from ui.common import get_store, pick_study, plain, sidebar
 
@@ -18,7 +19,6 @@ st.set_page_config(page_title="Train · MTL Lab", page_icon="🧪", layout="wide
 st.title("Train")
 store = get_store()
 sidebar(store)
-ACTIVE = ("queued", "running")
 
 
 def queue_ui() -> None:
@@ -53,9 +53,8 @@ def controls_ui(study: dict, runs: list[dict]) -> None:
     if study["status"] in ACTIVE and c1.button("Cancel study", key="train_cancel"):
         cancel_study(study["id"], store)
         st.rerun()
-    if any(r["status"] in ("failed", "cancelled") for r in runs) and c2.button("Retry failed runs", key="train_retry"):
-        retry_study(study["id"], store)
-        ensure_worker(store)
+    if any(r["status"] in (Status.FAILED, Status.CANCELLED) for r in runs) and c2.button("Retry failed runs", key="train_retry"):
+        requeue_study(study["id"], store)  # and a worker, unless MTL_LAB_AUTOSTART_WORKER=0
         st.rerun()
 
 
@@ -67,20 +66,20 @@ if study is None:
 
 @st.fragment(run_every=2 if study["status"] in ACTIVE else None)
 def live_ui() -> None:
-    current = store.study(study["id"])
-    runs = store.runs(study["id"])
-    done = sum(r["status"] == "done" for r in runs)
+    results = StudyResults.load(store, study["id"], curves=False)  # read again on every tick: fresh progress
+    current, runs = results.study, results.runs
+    done = len(results.finished_runs)
     st.subheader(f"{plain(current['name'])}: {current['status']}")
     st.progress(done / max(len(runs), 1), text=f"{done} of {len(runs)} runs finished")
     if current.get("error"):
         st.error(current["error"])
     controls_ui(current, runs)
     st.dataframe(runs_table(runs), hide_index=True)
-    lead = lead_metrics(current.get("tasks") or {})
-    shown = next((r for r in runs if r["status"] == "running"), None) or next(
-        (r for r in reversed(runs) if r["status"] == "done"), None)
+    lead = results.lead
+    shown = next((r for r in runs if r["status"] == Status.RUNNING), None) or next(
+        (r for r in reversed(runs) if r["status"] == Status.DONE), None)
     if shown and lead:
-        curves = store.curves(shown["id"])
+        curves = store.curves(shown["id"])  # a running run's rows so far: read live, not from the results
         st.markdown(f"**Learning curves — run {shown['id']}** ({shown['setting']}, "
                     f"{', '.join(shown['tasks'])}, seed {shown['seed']}, {shown['status']})")
         run_lead = {t: lead[t] for t in shown["tasks"] if t in lead}

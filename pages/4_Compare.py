@@ -6,24 +6,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mtl_core.results.gains import (
-    SETTING_DELTA_COLUMNS,
-    lead_metrics,
-    lead_rows,
-    study_setting_deltas,
-)
+from mtl_core.results.export import rows_csv
+from mtl_core.results.gains import SETTING_DELTA_COLUMNS, lead_rows, paired_deltas
 from mtl_core.results.methods import comparable_studies, method_rows
-from mtl_core.results.summary import (
-    COLUMNS,
-    auxiliary_rows,
-    describe_method,
-    summary_rows,
-)
+from mtl_core.results.study_results import StudyResults
+from mtl_core.results.summary import COLUMNS, auxiliary_rows, describe_method, summary_rows
 from mtl_core.results.transfer import TRANSFER_COLUMNS, transfer_matrix
-from ui.charts.export import ExportError, figure_html, figure_png, rows_csv
+from ui.charts.export import ExportError, figure_html, figure_png
 from ui.charts.relations import settings_chart, transfer_heatmap
 from ui.charts.scores import comparison_chart, curves_chart, methods_chart
-from ui.common import NUM, get_store, pick_study, plain, sidebar
+from ui.common import NUM, get_store, pick_results, plain, sidebar
 from ui.relatedness import chart_with_help, relatedness_ui
 
 st.set_page_config(page_title="Compare · MTL Lab", page_icon="🧪", layout="wide")
@@ -63,8 +55,8 @@ def export_ui(fig, name: str, key: str) -> None:
                                key=f"{key}_png_download", on_click="ignore")
 
 
-def curves_ui(study: dict, lead: dict[str, str]) -> None:
-    runs = [r for r in store.runs(study["id"]) if r["status"] == "done"]
+def curves_ui(results: StudyResults) -> None:
+    runs, lead = results.finished_runs, results.lead
     if not runs:
         return
     st.subheader("Learning curves of one run")
@@ -73,7 +65,7 @@ def curves_ui(study: dict, lead: dict[str, str]) -> None:
         f"run {r['id']} · {r['setting']} · {' + '.join(r['tasks'])} · seed {r['seed']}"))
     kind = c2.radio("Show", ["val", "loss"], key="compare_curve_kind", horizontal=True,
                     format_func=lambda k: "validation score" if k == "val" else "losses")
-    fig = curves_chart(store.curves(run["id"]), {t: lead[t] for t in run["tasks"] if t in lead},
+    fig = curves_chart(results.run_curves(run["id"]), {t: lead[t] for t in run["tasks"] if t in lead},
                        run.get("best_epoch"), kind)
     st.plotly_chart(fig, key="compare_curves")
     st.caption("The model kept is the one from the best validation epoch (dotted line); the test set is scored "
@@ -81,17 +73,17 @@ def curves_ui(study: dict, lead: dict[str, str]) -> None:
     export_ui(fig, f"curves_run{run['id']}", "compare_curves")
 
 
-study = pick_study(store, key="compare_study")
-if study is None:
+results = pick_results(store, key="compare_study")  # the study, read once for this render
+if results is None:
     st.stop()
-lead = lead_metrics(study.get("tasks") or {})
-rows = summary_rows(store, study["id"])
+lead = results.lead
+rows = summary_rows(results)
 chart_rows = lead_rows(rows, lead)
 if not chart_rows:
     st.info("This study has no finished runs to compare.")
     st.stop()
-st.caption(f"Study **{plain(study['name'])}** · plan {plain(study['spec'].get('plan', 'singles+all'))} · "
-           f"{max(r['n_seeds'] for r in chart_rows)} seed(s) · {plain(describe_method(study['spec'].get('config', {})))}")
+st.caption(f"Study **{plain(results.name)}** · plan {plain(results.spec.get('plan', 'singles+all'))} · "
+           f"{max(r['n_seeds'] for r in chart_rows)} seed(s) · {plain(describe_method(results.config))}")
 
 st.subheader("Single-task vs multitask, per task")
 simple = {r["setting"] for r in chart_rows} <= {"single", "all", "tfidf-lr"}
@@ -99,7 +91,7 @@ fig = comparison_chart(chart_rows) if simple else settings_chart(chart_rows)
 chart_with_help(fig, "compare_chart", CHART_HELP, export_ui, "comparison")
 
 st.subheader("Gain over training alone")
-deltas = study_setting_deltas(store, study["id"])
+deltas = paired_deltas(results.scores, lead)
 if deltas:
     st.dataframe(pd.DataFrame(deltas)[SETTING_DELTA_COLUMNS], hide_index=True, key="compare_deltas",
                  column_config={c: NUM for c in ("single", "multitask", "delta", "ci_low", "ci_high")})
@@ -107,14 +99,14 @@ if deltas:
 else:
     st.info("No task was trained both alone and with others, so there is no gain to compute.")
 
-transfer = transfer_matrix(store, study["id"])
+transfer = transfer_matrix(results)  # once per render: the relatedness sections take it from here
 if transfer:
     st.subheader("Transfer between pairs of tasks")
     heat = transfer_heatmap(transfer, list(lead))
     chart_with_help(heat, "compare_transfer", HEATMAP_HELP, export_ui, "transfer")
-relatedness_ui(store, study["id"], list(lead), transfer, export_ui)
+relatedness_ui(results, transfer, export_ui)
 
-aux = auxiliary_rows(store, study["id"])
+aux = auxiliary_rows(results)
 if aux:
     st.subheader("Automatic auxiliary tasks")
     st.dataframe(pd.DataFrame(aux), hide_index=True, key="compare_aux",
@@ -122,16 +114,16 @@ if aux:
     st.caption("Trained alongside every run to shape the shared encoder; their scores are shown for inspection "
                "only and take no part in model selection or in the results above.")
 
-def methods_ui(study: dict) -> None:
+def methods_ui(results: StudyResults) -> None:
     """This study beside other finished studies of the same tasks (each its own method)."""
-    others = [s for s in comparable_studies(store, study["id"]) if s["id"] != study["id"]]
+    others = [s for s in comparable_studies(store.studies(), results.study) if s["id"] != results.id]
     if not others:
         return
     st.subheader("Compare methods: this study beside others on the same tasks")
     picked = st.multiselect("Other studies", others, key="compare_methods",
                             format_func=lambda s: f"{s['name']} · {describe_method(s['spec'].get('config', {}))}")
     if picked:
-        fig = methods_chart(method_rows(store, [study["id"]] + [s["id"] for s in picked]))
+        fig = methods_chart(method_rows([results] + [StudyResults.load(store, s["id"]) for s in picked]))
         st.plotly_chart(fig, key="compare_methods_chart")
         st.caption("Each study trains one method (sharing, backbone, weighting, sampling, auxiliary tasks). Bars: "
                    "each task's multitask score (alone, for a study of one task). Right: the epoch early stopping "
@@ -142,8 +134,8 @@ def methods_ui(study: dict) -> None:
         export_ui(fig, "methods", "compare_methods_export")
 
 
-methods_ui(study)
-curves_ui(study, lead)
+methods_ui(results)
+curves_ui(results)
 
 st.subheader("Export the results")
 c1, c2, c3 = st.columns(3)

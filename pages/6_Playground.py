@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mtl_core.results.gains import lead_metrics, lead_rows, study_setting_deltas
+from mtl_core.results.gains import lead_rows, paired_deltas
 from mtl_core.results.interference import conflict_summary, study_gradient_curves
+from mtl_core.results.study_results import StudyResults
 from mtl_core.results.summary import summary_rows
+from mtl_core.status import ACTIVE, Status
 from mtl_core.studies.playground import BASE_CUES, playground_spec
-from mtl_core.studies.queue import ensure_worker, submit_study
+from mtl_core.studies.submit import queue_study
 from ui.charts.playground import conflict_chart, cosine_chart
 from ui.charts.relations import settings_chart
 from ui.charts.scores import comparison_chart
@@ -17,7 +19,6 @@ st.set_page_config(page_title="Playground · MTL Lab", page_icon="🧪", layout=
 st.title("Playground: when does a second task help?")
 store = get_store()
 sidebar(store)
-ACTIVE = ("queued", "running")
 
 st.markdown(
     f"Two generated tasks label short pseudo-word sentences positive or negative from the *cue words* they hold. "
@@ -48,19 +49,17 @@ def controls_ui() -> None:
         st.warning(f"Only {overlap} cue words are shared, so at most {overlap} can contradict; using {overlap}.")
     if st.button("Run quick study", type="primary", key="pg_run"):
         spec = playground_spec(overlap, contra, noise, n_a, n_b, same_sentences=same, hidden=hidden)
-        st.query_params["study"] = submit_study(spec, store)
-        ensure_worker(store)
+        st.query_params["study"] = queue_study(spec, store)  # and a worker, unless MTL_LAB_AUTOSTART_WORKER=0
         st.rerun()
 
 
-def results_ui(study_id: str) -> None:
-    study = store.study(study_id)
-    lead = lead_metrics(study.get("tasks") or {})
-    rows = lead_rows(summary_rows(store, study_id), lead)
+def results_ui(results: StudyResults) -> None:
+    lead = results.lead
+    rows = lead_rows(summary_rows(results), lead)
     st.subheader("Alone vs together (test accuracy, mean ± 95% CI over seeds)")
     together = any(r["setting"].startswith("with:") for r in rows)
     st.plotly_chart(settings_chart(rows) if together else comparison_chart(rows), key="pg_scores")
-    deltas = study_setting_deltas(store, study_id)
+    deltas = paired_deltas(results.scores, lead)
     if deltas:
         st.dataframe([{k: d[k] for k in ("task", "setting", "single", "multitask", "delta", "ci_low", "ci_high",
                                           "verdict")} for d in deltas], hide_index=True,
@@ -68,7 +67,7 @@ def results_ui(study_id: str) -> None:
     st.markdown("**Synergy** means a task scores better trained together with its partner than alone; "
                 "**interference** means worse. The verdict says *helps* or *hurts* only when the 95% interval "
                 "of the per-seed difference leaves out 0; otherwise the seeds disagree and it says so.")
-    grads = study_gradient_curves(store, study_id)
+    grads = study_gradient_curves(results)
     if not grads:
         st.info("This study has no gradient measurements (it was trained without grad_every).")
         return
@@ -100,19 +99,19 @@ if current is None:
 
 @st.fragment(run_every=2 if current["status"] in ACTIVE else None)
 def live_ui() -> None:
-    study = store.study(study_id)
+    study = store.study(study_id)  # its status, polled while it trains
     st.caption(f"Study: {plain(study['name'])} · {plain(study_id)} · {study['status']}")
     if study["status"] in ACTIVE:
         runs = store.runs(study_id)
-        done = sum(r["status"] == "done" for r in runs)
+        done = sum(r["status"] == Status.DONE for r in runs)
         st.progress(done / max(len(runs), 1), text=f"Training: {done} of {len(runs)} runs finished")
         return
     if current["status"] in ACTIVE:  # just finished: one full rerun stops the polling
         st.rerun()
-    if study["status"] != "done":
+    if study["status"] != Status.DONE:
         st.error(f"The study {study['status']}: {plain(study.get('error') or 'see the Train page')}")
         return
-    results_ui(study_id)
+    results_ui(StudyResults.load(store, study_id))  # finished: its results, read once
 
 
 live_ui()

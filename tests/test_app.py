@@ -4,14 +4,8 @@ from __future__ import annotations
 import pytest
 from app_pages import open_page
 
-from mtl_core.results.gains import (
-    HELPS,
-    HURTS,
-    UNCLEAR,
-    lead_metrics,
-    lead_rows,
-    paired_deltas,
-)
+from mtl_core.results.gains import HELPS, HURTS, UNCLEAR, lead_rows, paired_deltas
+from mtl_core.results.study_results import StudyResults, lead_metrics
 from mtl_core.results.summary import summary_rows
 from mtl_core.store import Store
 
@@ -143,7 +137,7 @@ def test_paired_deltas_on_known_numbers():
     rows = {r["task"]: r for r in paired_deltas(scores, {t: "accuracy" for t in values})}
     assert [rows[t]["verdict"] for t in values] == [HELPS, UNCLEAR, HURTS]
     gains = rows["gains"]
-    assert gains["n_seeds"] == 3 and gains["single"] == pytest.approx(0.71) and gains["all"] == pytest.approx(0.81)
+    assert gains["n_seeds"] == 3 and gains["single"] == pytest.approx(0.71) and gains["multitask"] == pytest.approx(0.81)
     assert gains["delta"] == pytest.approx(0.10)
     half = 4.302653 * 0.01 / 3 ** 0.5  # t(0.975, df=2) * sd / sqrt(n)
     assert (gains["ci_low"], gains["ci_high"]) == pytest.approx((0.10 - half, 0.10 + half), abs=1e-6)
@@ -155,7 +149,7 @@ def test_lead_rows_pick_each_tasks_lead_metric(home):
     tasks = store.study(home["newest"])["tasks"]
     lead = lead_metrics(tasks)
     assert lead == {"base": "accuracy", "related": "accuracy"}
-    rows = lead_rows(summary_rows(store, home["newest"]), lead)
+    rows = lead_rows(summary_rows(StudyResults.load(store, home["newest"])), lead)
     assert [(r["task"], r["setting"]) for r in rows] == [
         ("base", "single"), ("base", "all"), ("base", "tfidf-lr"),
         ("related", "single"), ("related", "all"), ("related", "tfidf-lr")]

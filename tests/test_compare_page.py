@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,9 @@ from app_pages import open_page
 from streamlit.testing.v1 import AppTest
 from studies import tiny_study
 
+import mtl_core.results.transfer
 from mtl_core.results.gains import HELPS, HURTS, UNCLEAR
+from mtl_core.results.study_results import StudyResults
 from mtl_core.results.transfer import transfer_matrix
 from mtl_core.store import Store
 from ui.charts.export import ExportError, figure_png
@@ -60,7 +63,8 @@ def test_pairs_study_shows_comparison_gains_and_transfer_heatmap(home):
     (heat,) = heatmap["data"]
     assert heat["type"] == "heatmap" and heat["zmid"] == 0 and heat["x"] == TASKS and heat["y"] == TASKS
     assert heat["z"][0][0] is None and heat["z"][0][1] is not None  # empty diagonal, every pair filled
-    unclear = {(r["task"], r["partner"]) for r in transfer_matrix(home["store"], home["pairs"]) if not r["significant"]}
+    unclear = {(r["task"], r["partner"]) for r in transfer_matrix(StudyResults.load(home["store"], home["pairs"]))
+               if not r["significant"]}
     cells = {(t, p): heat["text"][TASKS.index(t)][TASKS.index(p)] for t in TASKS for p in TASKS if t != p}
     assert all(text.endswith("?") == (cell in unclear) for cell, text in cells.items())
     assert curves["layout"]["xaxis"]["title"]["text"] == "epoch"
@@ -68,6 +72,42 @@ def test_pairs_study_shows_comparison_gains_and_transfer_heatmap(home):
     assert "Synergy" in text and "Interference" in text and "can't tell" in text and "Transfer" in text
     labels = {b.label for b in at.get("download_button")}
     assert {"summary.csv", "gains.csv", "transfer.csv", "Chart as HTML"} <= labels
+
+
+STUDY_READS = ("study", "runs", "scores", "baselines", "study_curves")  # Store reads keyed by a study id
+
+
+def test_one_render_reads_the_study_once_and_computes_the_transfer_matrix_once(home, monkeypatch):
+    """Before StudyResults a render of this study made 11 study, 14 runs and 7 scores reads, one curves read per
+    multitask run per section (87 queries in all), and computed the transfer matrix 4 times."""
+    reads: Counter = Counter()  # (read, study or run id) -> calls
+    for name in (*STUDY_READS, "curves"):
+        def counted(self, key, *args, _read=getattr(Store, name), _name=name, **kwargs):
+            reads[(_name, key)] += 1
+            return _read(self, key, *args, **kwargs)
+        monkeypatch.setattr(Store, name, counted)
+    loads, transfers = [], []
+    load = StudyResults.load.__func__
+
+    def counted_load(cls, store, study_id, *args, **kwargs):
+        loads.append(study_id)
+        return load(cls, store, study_id, *args, **kwargs)
+    monkeypatch.setattr(StudyResults, "load", classmethod(counted_load))
+
+    def counted_transfer(*args, _matrix=mtl_core.results.transfer.transfer_matrix, **kwargs):
+        transfers.append(1)
+        return _matrix(*args, **kwargs)
+    for module in ("mtl_core.results.transfer", "mtl_core.results.grouping", "mtl_core.results.estimate_quality",
+                   "ui.relatedness"):  # wherever a section could compute it again
+        monkeypatch.setattr(f"{module}.transfer_matrix", counted_transfer, raising=False)
+
+    at = open_compare(home["pairs"])
+    assert not at.exception
+    assert loads == [home["pairs"]] and len(transfers) == 1
+    study_reads = {name: reads[(name, home["pairs"])] for name in STUDY_READS}
+    # test and auxiliary scores; every run's curve rows in one read, whatever the number of runs
+    assert study_reads == {"study": 1, "runs": 1, "scores": 2, "baselines": 1, "study_curves": 1}
+    assert not [key for (name, key) in reads if name == "curves"]  # no read per run
 
 
 def test_singles_all_study_has_no_heatmap(home):
@@ -101,7 +141,7 @@ def test_png_export_on_the_page_and_its_fallback(home, monkeypatch):
 
 
 def test_figure_png_returns_png_bytes_or_a_clear_error(home, monkeypatch):
-    fig = transfer_heatmap(transfer_matrix(home["store"], home["pairs"]), TASKS)
+    fig = transfer_heatmap(transfer_matrix(StudyResults.load(home["store"], home["pairs"])), TASKS)
     png = figure_png(fig)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")

@@ -90,7 +90,7 @@ def test_spacy_tokens_and_vocabulary():
 
 def test_selection_rules_weigh_tasks_as_documented():
     from mtl_core.tasks import TaskSpec
-    from mtl_core.training.trainer import selection_score
+    from mtl_core.training.validation import selection_score
 
     specs = {"big": TaskSpec("big", labels=["a", "b"]), "small": TaskSpec("small", labels=["a", "b"])}
     scores = {"big": {"accuracy": 0.8}, "small": {"accuracy": 0.4}}
@@ -102,7 +102,7 @@ def test_selection_rules_weigh_tasks_as_documented():
 
 def test_word_dropout_replaces_only_real_tokens():
     from mtl_core.data.vocab import OOV_ID, PAD_ID
-    from mtl_core.training.trainer import drop_words
+    from mtl_core.training.epoch import drop_words
 
     torch.manual_seed(0)
     ids = torch.tensor([[5, 6, 7, 8] * 250 + [PAD_ID] * 100])

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from mtl_core.paths import mtl_home
+from mtl_core.results.study_results import StudyResults
 from mtl_core.results.summary import summary_rows
 from mtl_core.store import Store
 from mtl_core.studies import queue, time_estimates
@@ -21,13 +22,11 @@ from mtl_core.studies.queue import (
     cancel_study,
     ensure_worker,
     get_queue,
-    live_worker,
     live_workers,
     recover,
     retry_study,
     stop_worker,
     submit_study,
-    worker_alive,
 )
 from mtl_core.studies.spec import StudySpec
 from mtl_core.studies.time_estimates import estimate_seconds, measured_speed
@@ -82,15 +81,15 @@ def test_submit_returns_at_once_and_the_worker_drains_the_queue_past_a_failed_st
     assert served.study(good)["status"] == "queued"
     assert [r["status"] for r in served.runs(good)] == ["queued"] * 3  # base alone, related alone, both
 
-    assert ensure_worker(served, wait=30) and worker_alive(served)
-    worker = live_worker(served)
+    assert ensure_worker(served, wait=30) and live_workers(served)
+    worker = live_workers(served)[0]  # the latest to beat
     wait_for(lambda: served.study(good)["status"] == "done", 60, "the good study to finish")
 
     failed = served.study(broken)
     assert failed["status"] == "failed" and "yelp_labelled.txt" in failed["error"]
     assert {r["status"] for r in served.runs(broken)} == {"failed"}
     assert all("yelp_labelled.txt" in r["error"] and "Traceback" not in r["error"] for r in served.runs(broken))
-    assert live_worker(served)["identity"] == worker["identity"]  # the same worker went on to the next study
+    assert live_workers(served)[0]["identity"] == worker["identity"]  # the same worker went on to the next study
 
     runs = served.runs(good)
     assert all(r["status"] == "done" and r["checkpoint"] and os.path.exists(r["checkpoint"]) for r in runs)
@@ -102,8 +101,8 @@ def test_submit_returns_at_once_and_the_worker_drains_the_queue_past_a_failed_st
 
     inline_store = Store()  # the same spec run in process (the CLI's path) gives the same table
     inline_id, _ = run_study(tiny_spec("tiny"), inline_store, echo=lambda line: None, save_models=False)
-    queued_rows = {(r["task"], r["setting"], r["metric"]): r["mean"] for r in summary_rows(served, good)}
-    inline_rows = {(r["task"], r["setting"], r["metric"]): r["mean"] for r in summary_rows(inline_store, inline_id)}
+    queued_rows = {(r["task"], r["setting"], r["metric"]): r["mean"] for r in summary_rows(StudyResults.load(served, good))}
+    inline_rows = {(r["task"], r["setting"], r["metric"]): r["mean"] for r in summary_rows(StudyResults.load(inline_store, inline_id))}
     assert ("base", "all", "accuracy") in queued_rows and queued_rows.keys() == inline_rows.keys()
     assert queued_rows == pytest.approx(inline_rows)
 
@@ -119,7 +118,7 @@ def test_cancel_stops_the_running_run_and_the_worker_stays(served):
     statuses = {r["id"]: r["status"] for r in served.runs(study_id)}
     assert statuses[running["id"]] == "cancelled" and set(statuses.values()) <= {"done", "cancelled"}
     assert sum(s == "cancelled" for s in statuses.values()) >= 5  # 6 runs; at most the first one finished
-    assert worker_alive(served)
+    assert live_workers(served)
 
 
 def test_cancel_a_queued_study_then_retry_queues_it_again():
@@ -139,7 +138,7 @@ def test_a_worker_killed_mid_study_loses_nothing_and_reruns_nothing():
     study_id = submit_study(tiny_spec("killed", seeds=2, epochs=4, patience=10), store)
     try:
         assert ensure_worker(store, wait=30)
-        first = live_worker(store)
+        first = live_workers(store)[0]
 
         def midway():
             runs = store.runs(study_id)
@@ -149,11 +148,11 @@ def test_a_worker_killed_mid_study_loses_nothing_and_reruns_nothing():
 
         done_before, interrupted = wait_for(midway, 60, "two runs done and a third training")
         os.kill(first["pid"], signal.SIGKILL)
-        wait_for(lambda: not worker_alive(store), 10, "the killed worker to be seen dead")
+        wait_for(lambda: not live_workers(store), 10, "the killed worker to be seen dead")
         assert store.study(study_id)["status"] == "running"  # left behind, as after a crash
 
         assert ensure_worker(store, wait=30)
-        assert live_worker(store)["identity"] != first["identity"]
+        assert live_workers(store)[0]["identity"] != first["identity"]
         wait_for(lambda: store.study(study_id)["status"] == "done", 60, "the resumed study to finish")
     finally:
         kill_started_workers()
@@ -166,7 +165,7 @@ def test_a_worker_killed_mid_study_loses_nothing_and_reruns_nothing():
         keys = [(c["epoch"], c["task"], c["name"]) for c in store.curves(run_id)]
         assert len(keys) == len(set(keys)) and max(k[0] for k in keys) == r["epochs_run"]
     assert len({(s["run_id"], s["task"], s["metric"]) for s in store.scores(study_id)}) == len(store.scores(study_id))
-    assert any(r["setting"] == "all" for r in summary_rows(store, study_id))
+    assert any(r["setting"] == "all" for r in summary_rows(StudyResults.load(store, study_id)))
 
 
 def test_estimate_uses_the_speed_measured_on_this_machine(served, monkeypatch):

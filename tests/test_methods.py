@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from mtl_core.cli import build_parser, method_overrides
+from mtl_core.cli.options import build_parser, method_overrides
 from mtl_core.data.sources import load_source
 from mtl_core.errors import ConfigError
 from mtl_core.predict import load_predictor
+from mtl_core.results.study_results import StudyResults
 from mtl_core.results.summary import auxiliary_rows, describe_method
 from mtl_core.store import Store
 from mtl_core.studies.execute import run_study
@@ -168,7 +169,7 @@ def test_a_study_records_its_method_and_auxiliary_scores_and_predicts(isolated_h
     study_id, _ = run_study(spec, store, echo=lambda line: None)
     assert describe_method(store.study(study_id)["spec"]["config"]) == \
         "shared_private sharing · bilstm · weighting dwa · sampling proportional · auxiliary: next_char"
-    aux = auxiliary_rows(store, study_id)
+    aux = auxiliary_rows(StudyResults.load(store, study_id))
     assert {r["task"] for r in aux} == {"aux:next_char"} and {r["with"] for r in aux} == {"single", "all"}
     run = next(r for r in store.runs(study_id) if r["setting"] == "all")
     state = torch.load(run["checkpoint"], weights_only=True)
@@ -203,8 +204,8 @@ def test_methods_compare_puts_studies_of_the_same_tasks_side_by_side(isolated_ho
     for config in ({}, {"aux": ["next_word"], "sharing": "cascade", "cascade_order": ["aux:next_word"]}):
         spec = StudySpec(name=f"m{len(ids)}", source=SYNTHETIC, seeds=2, tasks=["a"], config={**TINY, **config})
         ids.append(run_study(spec, store, echo=lambda line: None, save_models=False)[0])
-    assert {s["id"] for s in comparable_studies(store, ids[0])} == set(ids)
-    rows = method_rows(store, ids)
+    assert {s["id"] for s in comparable_studies(store.studies(), store.study(ids[0]))} == set(ids)
+    rows = method_rows([StudyResults.load(store, study_id) for study_id in ids])
     assert [(r["study"], r["task"], r["setting"], r["n_seeds"]) for r in rows] == [("m0", "a", "single", 2),
                                                                                   ("m1", "a", "single", 2)]
     assert "cascade sharing" in rows[1]["method"] and 1 <= rows[1]["epochs_to_converge"] <= 2

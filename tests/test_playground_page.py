@@ -5,6 +5,7 @@ from app_pages import open_page
 from streamlit.testing.v1 import AppTest
 
 from mtl_core.results.interference import study_gradient_curves
+from mtl_core.results.study_results import StudyResults
 from mtl_core.store import Store
 from mtl_core.studies.execute import run_study
 from mtl_core.studies.playground import playground_spec
@@ -34,7 +35,7 @@ def test_the_sliders_describe_the_study_that_would_run():
 def test_a_queued_study_shows_its_progress():
     store = Store()
     study_id = store.create_study("playground: waiting", playground_spec(12, 0, 0.05, 300, 900).to_dict())
-    store.add_run(study_id, "single", ["A"], 0, {})
+    store.add_runs_once(study_id, [("single", ["A"], 0)], {})
     at = page(study=study_id)
     assert not at.exception
     assert "0 of 1 runs finished" in at.get("progress")[0].proto.text
@@ -46,7 +47,7 @@ def test_a_finished_playground_study_shows_scores_and_gradient_charts():
     spec.config.update(epochs=2, grad_every=2)
     store = Store()
     study_id, _ = run_study(spec, store, echo=lambda line: None, save_models=False)
-    grads = study_gradient_curves(store, study_id)
+    grads = study_gradient_curves(StudyResults.load(store, study_id))
     assert {g["name"] for g in grads} == {"grad_cosine", "grad_conflict_rate", "grad_norm_ratio"}
     assert {g["task"] for g in grads} == {"A|B"} and {g["seed"] for g in grads} == {0, 1}
     assert len(cosine_chart(grads).data) == 3  # two seeds' lines and their mean

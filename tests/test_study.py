@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from mtl_core.results.study_results import StudyResults
 from mtl_core.results.summary import COLUMNS, summary_rows
 from mtl_core.store import Store
 from mtl_core.studies.execute import run_study
@@ -31,7 +32,7 @@ def test_tiny_real_study_beats_the_majority_baseline(datasets_dir):
     store = Store()
     study_id, results = run_study(spec, store, echo=lambda line: None, save_models=False)
     (result,) = results.values()
-    rows = {(r["task"], r["setting"]): r for r in summary_rows(store, study_id) if r["metric"] == "accuracy"}
+    rows = {(r["task"], r["setting"]): r for r in summary_rows(StudyResults.load(store, study_id)) if r["metric"] == "accuracy"}
     majority = rows[("yelp", "single")]["majority_baseline"]
     assert majority == 0.5  # the stratified test split of this balanced file
     assert result.test_scores["yelp"]["accuracy"] > majority + 0.1

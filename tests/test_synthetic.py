@@ -6,6 +6,7 @@ import pytest
 from mtl_core.data.synthetic import SyntheticConfig, generate
 from mtl_core.errors import ConfigError
 from mtl_core.results.gains import HELPS, study_deltas
+from mtl_core.results.study_results import StudyResults
 from mtl_core.store import Store
 from mtl_core.studies.execute import run_study
 from mtl_core.studies.spec import StudySpec
@@ -19,7 +20,7 @@ def base_with(partner: dict, store: Store) -> dict:
                             "tasks": [{"name": "base", "n_examples": 300}, {"name": "partner", "n_examples": 900, **partner}]}}
     study_id, _ = run_study(StudySpec(name="dial", source=source, seeds=3, config=CONFIG), store,
                             echo=lambda line: None, save_models=False)
-    return next(r for r in study_deltas(store, study_id) if r["task"] == "base")
+    return next(r for r in study_deltas(StudyResults.load(store, study_id)) if r["task"] == "base")
 
 
 def test_agreeing_partner_helps_and_contradicting_cues_take_the_help_away():

@@ -10,6 +10,7 @@ import pytest
 
 from mtl_core.cli import main
 from mtl_core.errors import ConfigError
+from mtl_core.results.study_results import StudyResults
 from mtl_core.results.summary import summary_rows
 from mtl_core.results.transfer import TRANSFER_COLUMNS, transfer_matrix
 from mtl_core.store import Store
@@ -75,11 +76,14 @@ PAIRS = {("a", "b"): {"a": [0.70, 0.71, 0.72], "b": [0.75, 0.55, 0.82]},   # a g
          ("a", "c"): {"a": [0.50, 0.53, 0.51], "c": [0.51, 0.53, 0.55]}}   # a loses ~0.10 every seed
 
 
-def add_run(store: Store, study_id: str, setting: str, scores: dict[str, float], seed: int) -> None:
-    run_id = store.add_run(study_id, setting, list(scores), seed, {})
-    store.finish_run(run_id, RunResult(
-        tasks=list(scores), seed=seed, config={}, test_scores={t: {"accuracy": v} for t, v in scores.items()},
-        val_scores={}, curves=[], best_epoch=1, epochs_run=1, train_seconds=0.0, examples_per_second=0.0, device="cpu"))
+def add_runs(store: Store, study_id: str, runs: list[tuple[str, dict[str, float], int]]) -> None:
+    """Finished (setting, test accuracy per task, seed) runs, the way a worker leaves them: planned, claimed, done."""
+    assert store.add_runs_once(study_id, [(setting, list(scores), seed) for setting, scores, seed in runs], {})
+    for run, (_, scores, seed) in zip(store.runs(study_id), runs):
+        assert store.claim_run(run["id"], "1:1") and store.finish_run(run["id"], RunResult(
+            tasks=list(scores), seed=seed, config={}, test_scores={t: {"accuracy": v} for t, v in scores.items()},
+            val_scores={}, curves=[], best_epoch=1, epochs_run=1, train_seconds=0.0, examples_per_second=0.0,
+            device="cpu"))
 
 
 @pytest.fixture
@@ -87,18 +91,19 @@ def known_study() -> tuple[Store, str]:
     store = Store()
     study_id = store.create_study("known numbers", {"plan": "pairs"})
     store.update_study(study_id, status="done", tasks_json={t: {"name": t, "labels": ["x", "y"]} for t in ALONE})
+    runs = []
     for seed in range(3):
-        for task, values in ALONE.items():
-            add_run(store, study_id, "single", {task: values[seed]}, seed)
-        for pair, values in PAIRS.items():
-            add_run(store, study_id, "pair", {t: values[t][seed] for t in pair}, seed)
-        add_run(store, study_id, "group", {t: 0.9 for t in ALONE}, seed)
+        runs += [("single", {task: values[seed]}, seed) for task, values in ALONE.items()]
+        runs += [("pair", {t: values[t][seed] for t in pair}, seed) for pair, values in PAIRS.items()]
+        runs.append(("group", {t: 0.9 for t in ALONE}, seed))
+    add_runs(store, study_id, runs)
     return store, study_id
 
 
 def test_transfer_matrix_on_known_numbers(known_study):
     store, study_id = known_study
-    rows = transfer_matrix(store, study_id)
+    results = StudyResults.load(store, study_id)
+    rows = transfer_matrix(results)
     assert all(list(r) == TRANSFER_COLUMNS for r in rows)
     cell = {(r["task"], r["partner"]): r for r in rows}
     assert list(cell) == [("a", "b"), ("a", "c"), ("b", "a"), ("c", "a")]  # only pairs that were trained
@@ -109,7 +114,7 @@ def test_transfer_matrix_on_known_numbers(known_study):
     assert unclear["delta_mean"] == pytest.approx((0.05 - 0.05 + 0.02) / 3)
     assert not unclear["significant"] and unclear["ci_low"] < 0 < unclear["ci_high"]
     # the summary shows pair runs per task as with:<partner>, groups as group:<a+b+c>
-    summary = {(r["task"], r["setting"]): r for r in summary_rows(store, study_id)}
+    summary = {(r["task"], r["setting"]): r for r in summary_rows(results)}
     assert summary[("a", "with:b")]["mean"] == pytest.approx(0.71)
     assert summary[("b", "with:a")]["n_seeds"] == 3
     assert summary[("c", "group:a+b+c")]["mean"] == pytest.approx(0.9)
@@ -120,10 +125,9 @@ def test_no_pairs_no_transfer_rows(known_study):
     store, _ = known_study
     study_id = store.create_study("singles only", {})
     store.update_study(study_id, status="done", tasks_json={"a": {"name": "a"}, "b": {"name": "b"}})
-    for seed in range(2):
-        add_run(store, study_id, "single", {"a": 0.5}, seed)
-        add_run(store, study_id, "all", {"a": 0.6, "b": 0.6}, seed)
-    assert transfer_matrix(store, study_id) == []
+    add_runs(store, study_id, [(setting, scores, seed) for seed in range(2)
+                               for setting, scores in (("single", {"a": 0.5}), ("all", {"a": 0.6, "b": 0.6}))])
+    assert transfer_matrix(StudyResults.load(store, study_id)) == []
 
 
 # a tiny real pairs study through the CLI -----------------------------------------------------------
@@ -148,7 +152,7 @@ def test_cli_pairs_study_writes_summary_and_transfer_csv(tmp_path):
     # the stored study gives the same matrix; `export` writes it again
     store = Store()
     (study,) = store.studies()
-    assert len(transfer_matrix(store, study["id"])) == 6
+    assert len(transfer_matrix(StudyResults.load(store, study["id"]))) == 6
     assert main(["export", study["id"], "--out", str(tmp_path / "again")]) == 0
     assert read_csv(tmp_path / "again" / "transfer.csv") == transfer
 

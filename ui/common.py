@@ -1,4 +1,5 @@
-"""What every page needs: the store, the sidebar (device, queue, current study), the study picker."""
+"""What every page needs: the store, the sidebar (device, queue, current study), the study picker (and the picked
+study's results, read once per render)."""
 from __future__ import annotations
 
 import re
@@ -7,6 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.paths import store_path
+from mtl_core.results.study_results import StudyResults
+from mtl_core.status import ACTIVE, Status
 from mtl_core.store import Store
 from mtl_core.training.device import describe_device
 
@@ -40,7 +43,7 @@ def sidebar(store: Store) -> None:
     """Device in use, queue status and a link to the current study, on every page."""
     st.sidebar.caption(f"Device in use: {device_name()}")
     studies = store.studies()
-    active = [s for s in studies if s["status"] in ("queued", "running")]
+    active = [s for s in studies if s["status"] in ACTIVE]
     st.sidebar.caption(f"Queue: {len(active)} stud{'y' if len(active) == 1 else 'ies'} waiting or running"
                        if active else "Queue: empty")
     current = st.query_params.get("study")
@@ -55,7 +58,7 @@ def pick_study(store: Store, key: str, finished_only: bool = True) -> dict | Non
     Returns None (after telling the user what to do) when there is no study to pick.
     """
     studies = store.studies()  # newest first
-    choices = [s for s in studies if s["status"] == "done"] if finished_only else studies
+    choices = [s for s in studies if s["status"] == Status.DONE] if finished_only else studies
     if not choices:
         st.info("No finished study yet. Start one from the home page (one-click presets) or the Tasks page, "
                 "or run `python -m mtl_core study --preset synthetic-demo --seeds 3 --out r`.")
@@ -69,3 +72,10 @@ def pick_study(store: Store, key: str, finished_only: bool = True) -> dict | Non
     chosen = st.sidebar.selectbox("Study", choices, index=index, format_func=study_label, key=key)
     st.query_params["study"] = chosen["id"]
     return chosen
+
+
+def pick_results(store: Store, key: str, curves: bool = True) -> StudyResults | None:
+    """``pick_study`` (finished studies), then the picked study's results read once for this render; None when
+    there is no study to pick. ``curves=False``: without curve rows, for pages that show none."""
+    study = pick_study(store, key)
+    return StudyResults.load(store, study["id"], curves=curves) if study else None

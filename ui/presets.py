@@ -1,8 +1,6 @@
 """One-click presets on the home page: start a small study now, or say how to get the data first."""
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from mtl_core.errors import MTLLabError
@@ -13,19 +11,12 @@ from mtl_core.studies.spec import StudySpec
 ONE_CLICK = ("synthetic-demo", "absa", "yelp-amazon")
 
 
-def autostart_worker() -> bool:
-    """Whether the app may start a background worker itself (set MTL_LAB_AUTOSTART_WORKER=0 when workers are
-    started by hand, e.g. `python -m mtl_core worker` under a service manager)."""
-    return os.environ.get("MTL_LAB_AUTOSTART_WORKER", "1") != "0"
-
-
 def submit(spec: StudySpec, store: Store) -> str:
-    """Queue ``spec`` for the background worker (starting one if allowed); the study id goes into the URL."""
-    from mtl_core.studies.queue import ensure_worker, submit_study
+    """Queue ``spec`` for the background workers (starting one unless MTL_LAB_AUTOSTART_WORKER=0, see
+    ``studies.submit``); the study id goes into the URL."""
+    from mtl_core.studies.submit import queue_study  # the queue (huey) only once a study is queued
 
-    study_id = submit_study(spec, store)
-    if autostart_worker():
-        ensure_worker(store)
+    study_id = queue_study(spec, store)
     st.query_params["study"] = study_id
     return study_id
 

@@ -1,7 +1,8 @@
 """Compare page sections on how tasks relate: affinity heatmap, gradient conflict over time, the task graph,
 a recommended grouping and how well the cheap estimates predict measured transfer.
 
-Each section shows only when the study holds its data; ``export`` is the page's chart-export widget.
+Each section shows only when the study holds its data; each takes the page's ``StudyResults`` (read once per
+render) and the transfer matrix the page computed; ``export`` is the page's chart-export widget.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from mtl_core.results.affinity import affinity_matrix
 from mtl_core.results.estimate_quality import estimate_agreement, pair_points
 from mtl_core.results.grouping import recommend
 from mtl_core.results.interference import study_gradient_curves
-from mtl_core.store import Store
+from mtl_core.results.study_results import StudyResults
 from ui.charts.relations import (
     ESTIMATE_LABELS,
     affinity_heatmap,
@@ -64,17 +65,15 @@ def trust_sentence(agreement: dict | None) -> str:
             "Trust the measured transfer; more tasks or seeds narrow the interval.")
 
 
-def affinity_ui(store: Store, study_id: str, tasks: list[str], export: Export) -> list[dict]:
-    rows = affinity_matrix(store, study_id)
+def affinity_ui(rows: list[dict], tasks: list[str], export: Export) -> None:
     if rows:
         st.subheader("Lookahead affinity between tasks")
         fig = affinity_heatmap(rows, tasks)
         chart_with_help(fig, "compare_affinity", AFFINITY_HELP, export, "affinity")
-    return rows
 
 
-def conflict_ui(store: Store, study_id: str, export: Export) -> None:
-    rows = study_gradient_curves(store, study_id)
+def conflict_ui(results: StudyResults, export: Export) -> None:
+    rows = study_gradient_curves(results)
     if not rows:
         return
     st.subheader("Gradient conflict over training")
@@ -92,7 +91,7 @@ def graph_ui(transfer: list[dict], tasks: list[str], export: Export) -> None:
     chart_with_help(fig, "compare_graph", GRAPH_HELP, export, "task_graph")
 
 
-def grouping_ui(store: Store, study_id: str, tasks: list[str], transfer: list[dict], affinity: list[dict],
+def grouping_ui(results: StudyResults, tasks: list[str], transfer: list[dict], affinity: list[dict],
                 agreement: dict[str, dict]) -> None:
     sources = (["transfer"] if transfer else []) + (["affinity"] if affinity else [])
     if len(tasks) < 2 or not sources:
@@ -104,7 +103,7 @@ def grouping_ui(store: Store, study_id: str, tasks: list[str], transfer: list[di
     source = c2.radio("Based on", sources, key="compare_group_source", horizontal=True,
                       format_func=lambda s: "measured transfer" if s == "transfer" else "lookahead affinity")
     try:
-        grouping = recommend(store, study_id, k, source=source)
+        grouping = recommend(results, k, source, transfer, affinity)
     except ConfigError as exc:  # e.g. a pair was never measured, so no grouping into k groups can be scored
         st.info(plain(exc))
         return
@@ -146,13 +145,17 @@ def estimates_ui(points: list[dict], agreement: dict[str, dict], export: Export)
     export(fig, f"estimate_{estimate}", "compare_estimates")
 
 
-def relatedness_ui(store: Store, study_id: str, tasks: list[str], transfer: list[dict], export: Export) -> None:
-    """Every relatedness section the study has data for (the transfer heatmap is drawn by the page)."""
-    affinity = affinity_ui(store, study_id, tasks, export)
-    conflict_ui(store, study_id, export)
+def relatedness_ui(results: StudyResults, transfer: list[dict], export: Export) -> None:
+    """Every relatedness section the study has data for (the transfer heatmap is drawn by the page, which
+    computed ``transfer`` = ``transfer_matrix(results)`` once)."""
+    tasks = list(results.tasks)
+    affinity = affinity_matrix(results)
+    affinity_ui(affinity, tasks, export)
+    conflict_ui(results, export)
     if transfer:
         graph_ui(transfer, tasks, export)
-    agreement = {a["estimate"]: a for a in estimate_agreement(store, study_id)} if transfer else {}
-    grouping_ui(store, study_id, tasks, transfer, affinity, agreement)
+    points = pair_points(results, transfer, affinity) if transfer else []
+    agreement = {a["estimate"]: a for a in estimate_agreement(points)}
+    grouping_ui(results, tasks, transfer, affinity, agreement)
     if transfer:
-        estimates_ui(pair_points(store, study_id), agreement, export)
+        estimates_ui(points, agreement, export)

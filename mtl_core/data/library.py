@@ -1,15 +1,13 @@
 """The dataset library: uploaded files kept server-side, and named datasets a study can be run on (again).
 
 An upload is stored once per content: ``<uploads>/<sha256 prefix>/<original name>``. A dataset is a
-name plus a ``source`` dict that ``sources.load_source`` accepts, recorded in the store's ``datasets``
-table with its tasks and size, so the Tasks page (or a re-run months later) loads exactly the same data.
+name plus a ``source`` dict that ``sources.load_source`` accepts, recorded in the store (``Store.save_dataset``)
+with its tasks and size, so the Tasks page (or a re-run months later) loads exactly the same data.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import time
 import uuid
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -29,9 +27,6 @@ UPLOAD_TYPES = ("csv", "tsv", "tab", "txt", "xml", "conll", "iob", "bio",
                 "train", "testa", "testb", "test", "dev")  # the CoNLL shared tasks name files esp.train, esp.testa, ...
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; our temporary ".<hex>.part" name needs some
 HASH_CHARS = 16  # sha256 prefix naming an upload's folder: collisions need ~2^32 different uploads
-SCHEMA = """CREATE TABLE IF NOT EXISTS datasets (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created REAL NOT NULL, source_json TEXT NOT NULL,
-    tasks_json TEXT NOT NULL, n_examples INTEGER NOT NULL)"""
 
 
 def max_upload_mb() -> int:
@@ -154,30 +149,10 @@ def register_dataset(name: str, source: dict, store: Store | None = None) -> str
         raise ConfigError(f"A dataset name must have 1 to 100 characters. Got {name!r} instead.")
     corpus = load_source(source).corpus
     tasks = {t: dict(spec.__dict__) for t, spec in corpus.tasks.items()}
-    store = store or Store()
-    with store.connect() as db:
-        db.execute(SCHEMA)
-        row = db.execute("SELECT id FROM datasets WHERE name=?", (name,)).fetchone()
-        dataset_id = row["id"] if row else time.strftime("ds-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
-        db.execute("INSERT OR REPLACE INTO datasets VALUES (?,?,?,?,?,?)",
-                   (dataset_id, name, time.time(), json.dumps(source), json.dumps(tasks), len(corpus)))
-    return dataset_id
+    return (store or Store()).save_dataset(name, source, tasks, len(corpus))
 
 
 def list_datasets(store: Store | None = None) -> list[dict]:
     """Saved datasets, newest first: {id, name, source, tasks: {task: TaskSpec dict}, n_examples, created}."""
-    store = store or Store()
-    with store.connect() as db:
-        db.execute(SCHEMA)
-        rows = db.execute("SELECT * FROM datasets ORDER BY created DESC").fetchall()
-    return [{"id": r["id"], "name": r["name"], "source": json.loads(r["source_json"]),
-             "tasks": json.loads(r["tasks_json"]), "n_examples": r["n_examples"], "created": r["created"]}
-            for r in rows]
-
-
-def delete_dataset(dataset_id: str, store: Store | None = None) -> None:
-    """Forget a saved dataset (its uploaded files stay: studies may still name them)."""
-    store = store or Store()
-    with store.connect() as db:
-        db.execute(SCHEMA)
-        db.execute("DELETE FROM datasets WHERE id=?", (dataset_id,))
+    return [{key: d[key] for key in ("id", "name", "source", "tasks", "n_examples", "created")}
+            for d in (store or Store()).datasets()]

@@ -15,15 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from itertools import permutations
-from pathlib import Path
 
 import numpy as np
 from scipy.stats import rankdata
 
-from mtl_core.results.affinity import affinity_matrix, estimate_runs
-from mtl_core.results.summary import write_csv
-from mtl_core.results.transfer import transfer_matrix
-from mtl_core.store import Store
+from mtl_core.results.affinity import estimate_runs
+from mtl_core.results.study_results import StudyResults
 from mtl_core.training.gradient_probe import pair_label
 
 ESTIMATES = ("grad_cosine", "lookahead_affinity")
@@ -32,10 +29,10 @@ AGREEMENT_COLUMNS = ["estimate", "spearman", "ci_low", "ci_high", "n_pairs"]
 RESAMPLES = 1000
 
 
-def gradient_cosines(store: Store, study_id: str) -> dict[tuple[str, str], float]:
+def gradient_cosines(results: StudyResults) -> dict[tuple[str, str], float]:
     """(task, partner) -> mean grad_cosine (over epochs, then runs) for both orders of each measured pair."""
     per_run: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for run, curves in estimate_runs(store, study_id, ("grad_cosine",)):
+    for run, curves in estimate_runs(results, ("grad_cosine",)):
         labels = {pair_label(a, b): (a, b) for a, b in permutations(run["tasks"], 2)}
         values: dict[tuple[str, str], list[float]] = defaultdict(list)
         for c in curves:
@@ -47,13 +44,15 @@ def gradient_cosines(store: Store, study_id: str) -> dict[tuple[str, str], float
     return {pair: float(np.mean(v)) for pair, v in per_run.items()}
 
 
-def pair_points(store: Store, study_id: str) -> list[dict]:
-    """Rows of POINT_COLUMNS, one per ordered pair with measured transfer; an estimate not measured is None."""
-    cosine = gradient_cosines(store, study_id)
-    affinity = {(r["task"], r["partner"]): r["affinity"] for r in affinity_matrix(store, study_id)}
+def pair_points(results: StudyResults, transfer: list[dict], affinity: list[dict]) -> list[dict]:
+    """Rows of POINT_COLUMNS, one per ordered pair with measured transfer; an estimate not measured is None.
+
+    ``transfer`` and ``affinity`` are the study's ``transfer_matrix`` and ``affinity_matrix`` rows."""
+    cosine = gradient_cosines(results)
+    lookahead = {(r["task"], r["partner"]): r["affinity"] for r in affinity}
     return [dict(zip(POINT_COLUMNS, [r["task"], r["partner"], r["delta_mean"], r["significant"],
-                                     cosine.get((r["task"], r["partner"])), affinity.get((r["task"], r["partner"]))]))
-            for r in transfer_matrix(store, study_id) if r["delta_mean"] is not None]
+                                     cosine.get((r["task"], r["partner"])), lookahead.get((r["task"], r["partner"]))]))
+            for r in transfer if r["delta_mean"] is not None]
 
 
 def spearman(x, y) -> np.ndarray | float:
@@ -80,16 +79,12 @@ def agreement(x: list[float], y: list[float], resamples: int = RESAMPLES, seed: 
     return {"spearman": None if np.isnan(rho) else rho, "ci_low": lo, "ci_high": hi, "n_pairs": n}
 
 
-def estimate_agreement(store: Store, study_id: str) -> list[dict]:
-    """Rows of AGREEMENT_COLUMNS, one per cheap estimate the study measured (none without pair runs)."""
-    points = pair_points(store, study_id)
+def estimate_agreement(points: list[dict]) -> list[dict]:
+    """Rows of AGREEMENT_COLUMNS, one per cheap estimate measured in ``points`` (``pair_points``; none without
+    pair runs)."""
     rows = []
     for name in ESTIMATES:
         used = [p for p in points if p[name] is not None]
         if used:
             rows.append({"estimate": name, **agreement([p[name] for p in used], [p["transfer"] for p in used])})
     return rows
-
-
-def write_estimates(rows: list[dict], path: str | Path) -> Path:
-    return write_csv(rows, path, AGREEMENT_COLUMNS)

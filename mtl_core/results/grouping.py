@@ -20,7 +20,7 @@ from typing import Iterator
 import numpy as np
 
 from mtl_core.errors import ConfigError
-from mtl_core.store import Store
+from mtl_core.results.study_results import StudyResults
 
 MAX_TASKS = 10  # Bell(10) = 115,975 partitions: about a second; Bell(12) would be 4.2 million
 SOURCES = ("transfer", "affinity")
@@ -110,39 +110,37 @@ def best_grouping(tasks: list[str], gain: dict[tuple[str, str], float], k: int) 
     return found
 
 
-def pair_gains(store: Store, study_id: str, source: str = "transfer") -> dict[tuple[str, str], float]:
-    """(task, partner) -> gain from a stored study: transfer delta mean, or lookahead affinity."""
+def pair_gains(source: str, transfer: list[dict], affinity: list[dict]) -> dict[tuple[str, str], float]:
+    """(task, partner) -> gain: the transfer delta mean (``transfer_matrix`` rows) or the lookahead affinity
+    (``affinity_matrix`` rows), as ``source`` says."""
     if source == "transfer":
-        from mtl_core.results.transfer import transfer_matrix
-        return {(r["task"], r["partner"]): r["delta_mean"] for r in transfer_matrix(store, study_id)
-                if r["delta_mean"] is not None}
+        return {(r["task"], r["partner"]): r["delta_mean"] for r in transfer if r["delta_mean"] is not None}
     if source == "affinity":
-        from mtl_core.results.affinity import affinity_matrix
-        return {(r["task"], r["partner"]): r["affinity"] for r in affinity_matrix(store, study_id)}
+        return {(r["task"], r["partner"]): r["affinity"] for r in affinity}
     raise ConfigError(f"The 'source' parameter must be one of {set(SOURCES)}. Got {source!r} instead.")
 
 
-def _gain_and_tasks(store: Store, study_id: str, source: str) -> tuple[dict, list[str]]:
-    gain = pair_gains(store, study_id, source)
-    study_tasks = list((store.study(study_id) or {}).get("tasks") or {})
+def _tasks_with_gains(results: StudyResults, gain: dict[tuple[str, str], float]) -> list[str]:
+    """The study's tasks that have a gain, in study order."""
     in_gain = {t for pair in gain for t in pair}
-    return gain, [t for t in study_tasks if t in in_gain] or sorted(in_gain)
+    return [t for t in results.tasks if t in in_gain] or sorted(in_gain)
 
 
-def recommend(store: Store, study_id: str, k: int, source: str = "transfer") -> Grouping:
+def recommend(results: StudyResults, k: int, source: str, transfer: list[dict], affinity: list[dict]) -> Grouping:
     """The best grouping of the study's tasks into at most ``k`` groups, from its ``source`` pair gains."""
-    gain, tasks = _gain_and_tasks(store, study_id, source)
+    gain = pair_gains(source, transfer, affinity)
     if not gain:
         need = "a 'pairs' plan" if source == "transfer" else "runs with affinity_every > 0"
-        raise ConfigError(f"Study {study_id!r} has no {source} measurements to group by (needs {need}).")
-    return best_grouping(tasks, gain, k)
+        raise ConfigError(f"Study {results.id!r} has no {source} measurements to group by (needs {need}).")
+    return best_grouping(_tasks_with_gains(results, gain), gain, k)
 
 
-def grouping_rows(store: Store, study_id: str) -> list[dict]:
+def grouping_rows(results: StudyResults, transfer: list[dict], affinity: list[dict]) -> list[dict]:
     """Rows of COLUMNS: the recommended grouping for every k (1 .. number of tasks), for each source with data."""
     rows = []
     for source in SOURCES:
-        gain, tasks = _gain_and_tasks(store, study_id, source)
+        gain = pair_gains(source, transfer, affinity)
+        tasks = _tasks_with_gains(results, gain)
         if not gain or len(tasks) > MAX_TASKS:
             continue
         by_size = best_by_size(tasks, gain, len(tasks))  # one enumeration serves every k

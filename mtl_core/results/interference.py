@@ -6,6 +6,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from mtl_core.results.study_results import StudyResults
 from mtl_core.training.gradient_probe import NAMES, SEP
 
 
@@ -20,11 +21,8 @@ def conflict_summary(curves: list[dict]) -> list[dict]:
             for p in pairs]
 
 
-def study_gradient_curves(store, study_id: str) -> list[dict]:
-    """The gradient rows of every finished multitask run of a stored study, each with its run's seed and setting."""
-    rows = []
-    for run in store.runs(study_id):
-        if run["status"] == "done" and len(run["tasks"]) > 1:
-            rows += [{**c, "seed": run["seed"], "setting": run["setting"], "run_id": run["id"]}
-                     for c in store.curves(run["id"]) if c["name"] in NAMES]
-    return rows
+def study_gradient_curves(results: StudyResults) -> list[dict]:
+    """The gradient rows of every finished multitask run of the study, each with its run's seed and setting."""
+    return [{**c, "seed": run["seed"], "setting": run["setting"], "run_id": run["id"]}
+            for run in results.finished_runs if len(run["tasks"]) > 1
+            for c in results.run_curves(run["id"]) if c["name"] in NAMES]

@@ -13,37 +13,37 @@ task) with its 95% CI, and how fast its runs learned, two ways:
 """
 from __future__ import annotations
 
-from mtl_core.results.gains import lead_metrics, lead_rows
+from mtl_core.results.gains import lead_rows
 from mtl_core.results.stats import mean_ci
+from mtl_core.results.study_results import StudyResults
 from mtl_core.results.summary import describe_method, summary_rows
-from mtl_core.store import Store
+from mtl_core.status import Status
 
 COLUMNS = ["study", "method", "task", "metric", "setting", "mean", "ci_low", "ci_high", "n_seeds",
            "epochs_to_converge", "epochs_ci_low", "epochs_ci_high",
            "target", "epochs_to_target", "target_ci_low", "target_ci_high"]
 
 
-def comparable_studies(store: Store, study_id: str) -> list[dict]:
-    """Finished studies whose tasks overlap ``study_id``'s (same task names), newest first, itself included."""
-    base = store.study(study_id) or {}
-    tasks = set(base.get("tasks") or {})
-    return [s for s in store.studies() if s["status"] == "done" and tasks & set(s.get("tasks") or {})]
+def comparable_studies(studies: list[dict], study: dict) -> list[dict]:
+    """Of ``studies`` (``Store.studies`` rows, newest first), the finished ones whose tasks overlap ``study``'s
+    (same task names), in the same order, ``study`` itself included when it is finished."""
+    tasks = set(study.get("tasks") or {})
+    return [s for s in studies if s["status"] == Status.DONE and tasks & set(s.get("tasks") or {})]
 
 
-def epochs_to_converge(store: Store, study_id: str, setting: str) -> tuple[float, float, float] | None:
+def epochs_to_converge(results: StudyResults, setting: str) -> tuple[float, float, float] | None:
     """Mean and 95% CI of the best epoch of the study's finished runs in ``setting``."""
-    values = [float(r["best_epoch"]) for r in store.runs(study_id)
-              if r["status"] == "done" and r["setting"] == setting and r.get("best_epoch")]
+    values = [float(r["best_epoch"]) for r in results.finished_runs if r["setting"] == setting and r.get("best_epoch")]
     if not values:
         return None
     est = mean_ci(values)
     return est.mean, est.ci_low, est.ci_high
 
 
-def validation_curves(store: Store, study_id: str, setting: str, task: str, metric: str) -> list[list[float]]:
+def validation_curves(results: StudyResults, setting: str, task: str, metric: str) -> list[list[float]]:
     """Per finished run in ``setting``: the task's validation ``metric`` at each epoch, in epoch order."""
-    return [[c["value"] for c in store.curves(r["id"]) if c["task"] == task and c["name"] == f"val_{metric}"]
-            for r in store.runs(study_id) if r["status"] == "done" and r["setting"] == setting]
+    return [[c["value"] for c in results.run_curves(r["id"]) if c["task"] == task and c["name"] == f"val_{metric}"]
+            for r in results.finished_runs if r["setting"] == setting]
 
 
 def epochs_to_reach(curves: list[list[float]], target: float) -> list[int]:
@@ -63,28 +63,26 @@ def row_setting(summary: list[dict]) -> str:
     return "all" if any(r["setting"] == "all" for r in summary) else "single"
 
 
-def method_rows(store: Store, study_ids: list[str]) -> list[dict]:
+def method_rows(studies: list[StudyResults]) -> list[dict]:
     """Rows of COLUMNS: per study and task, the multitask score ('all'; 'single' when the study trained no
     multitask run, e.g. one task plus auxiliary tasks) on the task's lead metric, its epochs to converge, and
-    its epochs to reach the target shared by all ``study_ids`` for that task."""
+    its epochs to reach the target shared by all ``studies`` for that task."""
     found = []
-    for study_id in study_ids:
-        study = store.study(study_id)
-        lead = lead_metrics(study.get("tasks") or {})
-        summary = [r for r in lead_rows(summary_rows(store, study_id), lead) if r["setting"] in ("single", "all")]
+    for results in studies:
+        summary = [r for r in lead_rows(summary_rows(results), results.lead) if r["setting"] in ("single", "all")]
         setting = row_setting(summary)
-        epochs = epochs_to_converge(store, study_id, setting) or (None, None, None)
+        epochs = epochs_to_converge(results, setting) or (None, None, None)
         for r in summary:
             if r["setting"] == setting:
-                found.append((study, r, epochs, validation_curves(store, study_id, setting, r["task"], r["metric"])))
+                found.append((results, r, epochs, validation_curves(results, setting, r["task"], r["metric"])))
     targets = {task: shared_target([c for _, r, _, runs in found if r["task"] == task for c in runs])
                for task in {r["task"] for _, r, _, _ in found}}
     rows = []
-    for study, r, epochs, curves in found:
+    for results, r, epochs, curves in found:
         target = targets[r["task"]]
         reach = epochs_to_reach(curves, target) if target is not None else []
         est = mean_ci([float(k) for k in reach]) if reach else None
-        rows.append(dict(zip(COLUMNS, [study["name"], describe_method(study["spec"].get("config", {})),
+        rows.append(dict(zip(COLUMNS, [results.name, describe_method(results.config),
                                        r["task"], r["metric"], r["setting"], r["mean"], r["ci_low"], r["ci_high"],
                                        r["n_seeds"], *epochs, target,
                                        *((est.mean, est.ci_low, est.ci_high) if est else (None, None, None))])))

@@ -15,10 +15,6 @@ class Estimate:
     ci_high: float
     n: int
 
-    @property
-    def half_width(self) -> float:
-        return (self.ci_high - self.ci_low) / 2
-
 
 def mean_ci(values: list[float], confidence: float = 0.95) -> Estimate:
     """Mean and Student-t confidence interval; with one value the interval is that value (no spread known)."""

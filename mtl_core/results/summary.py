@@ -5,27 +5,24 @@ score in the pair run with that partner), 'group:<a+b+c>' (its score in that cus
 """
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
-from pathlib import Path
 
 from mtl_core.models.pretrained import PRETRAINED_ENCODERS
 from mtl_core.results.stats import mean_ci
-from mtl_core.store import Store
-from mtl_core.tasks import TaskSpec
+from mtl_core.results.study_results import StudyResults
 from mtl_core.training.config import RunConfig
 
 COLUMNS = ["task", "setting", "metric", "mean", "ci_low", "ci_high", "n_seeds", "majority_baseline"]
+AUX_COLUMNS = ["task", "with", "metric", "mean", "ci_low", "ci_high", "n_runs"]
 OVERALL = "overall"  # all classification tasks pooled: accuracy over every present (example, task) label
 
 
-def summary_rows(store: Store, study_id: str) -> list[dict]:
+def summary_rows(results: StudyResults) -> list[dict]:
     """Rows of COLUMNS, one per task, setting and metric (see the module docstring); plus 'overall' rows."""
-    tasks = (store.study(study_id) or {}).get("tasks") or {}
-    baselines = store.baselines(study_id)
+    tasks, baselines, lead = results.tasks, results.baselines, results.lead
     majority = {(b["task"], b["metric"]): b["value"] for b in baselines if b["method"] == "majority"}
     per_seed: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)
-    for s in labelled_scores(store, study_id):
+    for s in results.scores:
         if s["metric"] != "n":
             per_seed[(s["task"], s["setting"], s["metric"])][s["seed"]] = s["value"]
     rows: list[dict] = []
@@ -37,25 +34,9 @@ def summary_rows(store: Store, study_id: str) -> list[dict]:
         if b["method"] == "tfidf-lr":
             rows.append(_row(b["task"], "tfidf-lr", b["metric"], b["value"], b["value"], b["value"], 1,
                              majority.get((b["task"], b["metric"]))))
-    rows.sort(key=lambda r: (order.get(r["task"], 99), r["metric"] != _lead_metric(tasks, r["task"]),
+    rows.sort(key=lambda r: (order.get(r["task"], 99), r["metric"] != lead.get(r["task"], "accuracy"),
                              r["metric"], setting_rank(r["setting"], order)))
     return rows + _overall_rows(tasks, per_seed, baselines)
-
-
-def setting_label(setting: str, run_tasks: list[str], task: str) -> str:
-    """How a run's score for ``task`` is labelled: a pair run as 'with:<partner>', a group as 'group:a+b'."""
-    if setting == "pair":
-        return "with:" + next(t for t in run_tasks if t != task)
-    if setting == "group":
-        return "group:" + "+".join(run_tasks)
-    return setting
-
-
-def labelled_scores(store: Store, study_id: str) -> list[dict]:
-    """``Store.scores`` rows (test split) whose setting is relabelled per task by ``setting_label``."""
-    run_tasks = {r["id"]: r["tasks"] for r in store.runs(study_id)}
-    return [{**s, "setting": setting_label(s["setting"], run_tasks[s["run_id"]], s["task"])}
-            for s in store.scores(study_id)]
 
 
 def setting_rank(setting: str, task_order: dict[str, int]) -> tuple:
@@ -65,10 +46,6 @@ def setting_rank(setting: str, task_order: dict[str, int]) -> tuple:
     if setting.startswith("group:"):
         return (3, 0, setting)
     return ({"single": 0, "all": 1, "tfidf-lr": 9}.get(setting, 5), 0, setting)
-
-
-def _lead_metric(tasks: dict, task: str) -> str:
-    return TaskSpec(**tasks[task]).selection_metric if task in tasks else "accuracy"
 
 
 def _row(task, setting, metric, mean, lo, hi, n, maj) -> dict:
@@ -101,21 +78,6 @@ def _overall_rows(tasks: dict, per_seed: dict, baselines: list[dict]) -> list[di
     return rows
 
 
-def write_csv(rows: list[dict], path: str | Path, columns: list[str]) -> Path:
-    """``rows`` as a CSV file with a header of ``columns`` (folders created as needed)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def write_summary(rows: list[dict], path: str | Path) -> Path:
-    return write_csv(rows, path, COLUMNS)
-
-
 def format_table(rows: list[dict]) -> str:
     """A plain-text table for the terminal: task, setting, metric, mean ± CI half-width, majority."""
     w = max([10] + [len(r["setting"]) + 2 for r in rows])  # 'with:<partner>' and 'group:a+b' can be long
@@ -128,19 +90,19 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def auxiliary_rows(store: Store, study_id: str) -> list[dict]:
-    """The automatic auxiliary tasks' test scores (trained in every run, never part of the results above):
-    per auxiliary task, setting and metric, mean and 95% CI over seeds."""
-    run_tasks = {r["id"]: r["tasks"] for r in store.runs(study_id)}
+def auxiliary_rows(results: StudyResults) -> list[dict]:
+    """Rows of AUX_COLUMNS: the automatic auxiliary tasks' test scores (trained in every run, never part of the
+    results above), per auxiliary task, setting and metric, mean and 95% CI over seeds."""
+    run_tasks = {r["id"]: r["tasks"] for r in results.runs}
     per_seed: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    for r in store.scores(study_id, split="aux"):
-        label = r["setting"] if r["setting"] in ("single", "all") else "+".join(run_tasks[r["run_id"]])
-        per_seed[(r["task"], label, r["metric"])].append(r["value"])
+    for r in results.aux_scores:
+        if r["run_id"] in run_tasks:
+            label = r["setting"] if r["setting"] in ("single", "all") else "+".join(run_tasks[r["run_id"]])
+            per_seed[(r["task"], label, r["metric"])].append(r["value"])
     rows = []
     for (task, setting, metric), values in sorted(per_seed.items()):
         est = mean_ci(values)
-        rows.append({"task": task, "with": setting, "metric": metric, "mean": est.mean, "ci_low": est.ci_low,
-                     "ci_high": est.ci_high, "n_runs": est.n})
+        rows.append(dict(zip(AUX_COLUMNS, [task, setting, metric, est.mean, est.ci_low, est.ci_high, est.n])))
     return rows
 
 
@@ -152,7 +114,9 @@ def describe_method(config: dict) -> str:
     if backbone in PRETRAINED_ENCODERS:
         backbone += (" (fine-tuned" if c["tune_pretrained"] else " (frozen") + (
             f", mean of top {c['pretrained_layers']} layers)" if c["pretrained_layers"] > 1 else ")")
-    parts = [f"{c['sharing']} sharing", backbone, f"weighting {c['weighting']}", f"sampling {c['sampling']}"]
+    options = ", ".join(f"{k}={v}" for k, v in sorted(c["weighting_options"].items()))
+    weighting = f"weighting {c['weighting']}" + (f" ({options})" if options else "")
+    parts = [f"{c['sharing']} sharing", backbone, weighting, f"sampling {c['sampling']}"]
     if c["aux"]:
         parts.append("auxiliary: " + ", ".join(c["aux"]))
     return " · ".join(parts)

@@ -1,7 +1,7 @@
 """Concurrent enqueueing and draining with real processes; a section of the reliability self-test.
 
 Two worker processes serve one store from the start. Three submitter processes (each what a browser session
-or the CLI ``submit`` does: ``jobs.submit_study``) enqueue their studies at the same instant while the workers
+or the CLI ``submit`` does: ``queue.submit_study``) enqueue their studies at the same instant while the workers
 drain the queue. Midway one worker is killed with -9 while it trains: the other sees its dead heartbeat row
 and puts the interrupted run back on the queue; a new worker joins, so two keep draining.
 
@@ -24,6 +24,7 @@ from mtl_core.selftest.procs import (
     tiny_spec,
     wait_for,
 )
+from mtl_core.status import Status
 from mtl_core.store import Store
 from mtl_core.studies.processes import identity_alive, process_identity
 from mtl_core.studies.queue import get_queue
@@ -82,11 +83,10 @@ def run(workdir: Path, quick: bool = False) -> dict:
         details["submit_seconds"] = round(time.time() - start_at, 2)
 
         def finished() -> int:
-            return sum(s["status"] == "done" for s in store.studies())
+            return sum(s["status"] == Status.DONE for s in store.studies())
 
         def training() -> dict[int, str]:
-            with store.connect() as db:
-                return dict(db.execute("SELECT id, owner FROM runs WHERE status='running'").fetchall())
+            return {r["id"]: r["owner"] for r in store.running_runs()}
 
         wait_for(lambda: finished() >= len(submitted) // 3, 120, "a third of the studies to finish")
         try:  # kill -9 a worker while it trains, if one is caught in time; the other takes over its run
@@ -94,8 +94,13 @@ def run(workdir: Path, quick: bool = False) -> dict:
                               "a run to be training", poll=0.01)
         except SelfTestTimeout:
             victim = next(iter(workers))
+        caught = {run_id for run_id, owner in training().items() if owner == victim}
         procs.kill(workers[victim])
-        interrupted = {run_id for run_id, owner in training().items() if owner == victim}
+        # The survivor may put the run back on the queue before this looks (it sees a zombie as dead): the runs
+        # caught training just before the kill count too, unless the victim finished them first.
+        caught = {run_id for run_id in caught if (run := store.run(run_id))["owner"] != victim
+                  or run["status"] != Status.DONE}
+        interrupted = caught | {run_id for run_id, owner in training().items() if owner == victim}
         details["killed_mid_drain"] = {"studies_done": finished(), "runs_interrupted": len(interrupted)}
         wait_for(lambda: victim not in training().values(), 30,  # within a few heartbeats of the survivor
                  "the surviving worker to put the killed worker's run back on the queue")
@@ -105,12 +110,12 @@ def run(workdir: Path, quick: bool = False) -> dict:
         studies = store.studies()
         check("every submitted study is stored once", sorted(s["id"] for s in studies) == sorted(submitted)
               and len(set(submitted)) == len(submitted), f"{len(studies)} stored, {len(submitted)} submitted")
-        check("every study done", all(s["status"] == "done" for s in studies))
+        check("every study done", all(s["status"] == Status.DONE for s in studies))
         runs = [r for s in studies for r in store.runs(s["id"])]
         scored = {s["run_id"] for st in studies for s in store.scores(st["id"])}
-        lost = [r["id"] for r in runs if r["status"] != "done" or r["id"] not in scored]
+        lost = [r["id"] for r in runs if r["status"] != Status.DONE or r["id"] not in scored]
         twice = [r["id"] for r in runs if r["attempts"] > 1 and r["id"] not in interrupted]
-        done = [r for r in runs if r["status"] == "done"]
+        done = [r for r in runs if r["status"] == Status.DONE]
         owners, at_once = {r["owner"] for r in done}, most_at_once(done)
         details.update({"runs": len(runs), "runs executed twice": len(twice), "runs lost": len(lost),
                         "results_lost": len(lost),

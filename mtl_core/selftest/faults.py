@@ -38,6 +38,7 @@ from mtl_core.selftest.procs import (
     tiny_spec,
     wait_for,
 )
+from mtl_core.status import SETTLED, Status
 from mtl_core.store import Store
 from mtl_core.studies.processes import identity_alive
 from mtl_core.studies.queue import submit_study
@@ -57,7 +58,7 @@ def _done_snapshot(store: Store) -> dict[int, tuple]:
         for s in store.scores(study["id"]):
             scores.setdefault(s["run_id"], []).append((s["task"], s["metric"], s["value"]))
         for run in store.runs(study["id"]):
-            if run["status"] == "done":
+            if run["status"] == Status.DONE:
                 snap[run["id"]] = (run["started"], run["finished"], sorted(scores.get(run["id"], [])))
     return snap
 
@@ -68,7 +69,7 @@ def results_lost(store: Store, before: dict[int, tuple]) -> list[int]:
 
 
 def _study_done(store: Store, study_id: str) -> bool:
-    return store.study(study_id)["status"] in ("done", "failed", "cancelled")
+    return store.study(study_id)["status"] in SETTLED
 
 
 def _attempts(store: Store, study_id: str) -> dict[int, int]:
@@ -93,8 +94,7 @@ def _security(home: Path, store: Store, run_id: int, report: Checks) -> dict:
 
     out = {}
     marker = home / "payload_ran.txt"
-    with store.connect() as db:
-        checkpoint = Path(db.execute("SELECT checkpoint FROM runs WHERE id=?", (run_id,)).fetchone()[0])
+    checkpoint = Path(store.run(run_id)["checkpoint"])
     torch.save({"embedding.weight": _Payload(marker)}, checkpoint)
     try:
         with warnings.catch_warnings():
@@ -164,15 +164,16 @@ def run(workdir: Path, quick: bool = False) -> dict:
         study = store.study(s_gone)
         kinds.append("data file gone before the worker starts")
         report.check("(e) the study whose data vanished failed, naming the file",
-                     study["status"] == "failed" and "vanishing.csv" in (study["error"] or ""), study["error"] or "")
+                     study["status"] == Status.FAILED and "vanishing.csv" in (study["error"] or ""),
+                     study["error"] or "")
         report.check("(e) its runs failed with a readable error",
-                     all(r["status"] == "failed" and "Traceback" not in r["error"] for r in store.runs(s_gone)))
+                     all(r["status"] == Status.FAILED and "Traceback" not in r["error"] for r in store.runs(s_gone)))
         report.check("(e) the worker survived and ran the next study", w1.poll() is None
-                     and store.study(s_full)["status"] == "done")
+                     and store.study(s_full)["status"] == Status.DONE)
 
         kinds.append("disk full while saving a checkpoint")
         run = store.runs(s_full)[0]
-        report.check("(d) the run kept its scores", run["status"] == "done" and bool(store.scores(s_full)))
+        report.check("(d) the run kept its scores", run["status"] == Status.DONE and bool(store.scores(s_full)))
         report.check("(d) the run says why it has no model", run["checkpoint"] is None
                      and "could not be saved" in (run["error"] or ""), run["error"] or "")
         report.check("(d) no half-written checkpoint left", not any(tmp.parent.glob("run*.pt")))
@@ -187,8 +188,8 @@ def run(workdir: Path, quick: bool = False) -> dict:
 
         def midway():
             runs = store.runs(s_kill)
-            done = [r for r in runs if r["status"] == "done"]
-            busy = [r for r in runs if r["status"] == "running" and (r["progress"] or {}).get("epoch")]
+            done = [r for r in runs if r["status"] == Status.DONE]
+            busy = [r for r in runs if r["status"] == Status.RUNNING and (r["progress"] or {}).get("epoch")]
             return busy[0] if done and busy else None
 
         interrupted = wait_for(midway, 60, "a run done and the next one training", poll=0.02)
@@ -197,12 +198,13 @@ def run(workdir: Path, quick: bool = False) -> dict:
         kinds.append("kill -9 of the worker mid-run")
         left = next(r for r in store.runs(s_kill) if r["id"] == interrupted["id"])
         report.check("(a) the killed worker's run is left running, its owner seen dead",
-                     left["status"] == "running" and not identity_alive(left["owner"]), left["status"])
+                     left["status"] == Status.RUNNING and not identity_alive(left["owner"]), left["status"])
         w2 = procs.worker(store)
-        wait_for(lambda: store.study(s_kill)["status"] == "done", 90, "the next worker to finish the killed study")
+        wait_for(lambda: store.study(s_kill)["status"] == Status.DONE, 90, "the next worker to finish the killed study")
         lost += results_lost(store, before)
         attempts = _attempts(store, s_kill)
-        report.check("(a) the next worker finished every run", all(r["status"] == "done" for r in store.runs(s_kill)))
+        report.check("(a) the next worker finished every run",
+                     all(r["status"] == Status.DONE for r in store.runs(s_kill)))
         report.check("(a) only the interrupted run started twice",
                      all(n == (2 if rid == interrupted["id"] else 1) for rid, n in attempts.items()), str(attempts))
         report.check("(a) store intact", integrity(store) == "ok")
@@ -216,13 +218,13 @@ def run(workdir: Path, quick: bool = False) -> dict:
         s_term = submit_study(tiny_spec("terminated", plan="singles", tasks=["base", "related"], epochs=epochs * 2,
                                         n_examples=200), store)
         w3 = procs.worker(store)
-        wait_for(lambda: store.study(s_after)["status"] == "done", 60, "a new worker after the idle kill")
+        wait_for(lambda: store.study(s_after)["status"] == Status.DONE, 60, "a new worker after the idle kill")
         report.check("(b) a new worker served the next study", w3.poll() is None)
         report.check("(b) the dead worker's heartbeat row was cleared",
                      all(identity_alive(w["identity"]) for w in store.workers()))
 
         # (f) SIGTERM mid-run
-        term_run = wait_for(lambda: next((r for r in store.runs(s_term) if r["status"] == "running"
+        term_run = wait_for(lambda: next((r for r in store.runs(s_term) if r["status"] == Status.RUNNING
                                           and (r["progress"] or {}).get("epoch")), None), 60, "a run to train",
                             poll=0.02)
         lost += results_lost(store, before)
@@ -233,12 +235,14 @@ def run(workdir: Path, quick: bool = False) -> dict:
         details["sigterm"] = {"exit_status": status, "run_left": left["status"],
                               "owner_alive": identity_alive(left["owner"])}
         report.check("(f) the worker exits cleanly on SIGTERM (status 0, no abort)", status == 0, str(status))
-        report.check("(f) the stopped run went back to the queue at once", left["status"] == "queued", left["status"])
+        report.check("(f) the stopped run went back to the queue at once", left["status"] == Status.QUEUED,
+                     left["status"])
         w4 = procs.worker(store)
-        wait_for(lambda: store.study(s_term)["status"] == "done", 90, "the next worker to finish the stopped study")
+        wait_for(lambda: store.study(s_term)["status"] == Status.DONE, 90,
+                 "the next worker to finish the stopped study")
         runs = store.runs(s_term)
         report.check("(f) the next worker finished it; only the stopped run started twice",
-                     all(r["status"] == "done" for r in runs) and _attempts(store, s_term)
+                     all(r["status"] == Status.DONE for r in runs) and _attempts(store, s_term)
                      == {r["id"]: 2 if r["id"] == term_run["id"] else 1 for r in runs}, str(_attempts(store, s_term)))
         lost += results_lost(store, before)
         report.check("(f) store intact", integrity(store) == "ok")

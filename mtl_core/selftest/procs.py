@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -55,11 +54,7 @@ def wait_for(condition, timeout: float, what: str, poll: float = 0.05):
 
 def integrity(store: Store) -> str:
     """SQLite's own check of the whole store file: 'ok' when nothing is corrupt."""
-    db = sqlite3.connect(store.path, timeout=30)
-    try:
-        return db.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        db.close()
+    return store.integrity_check()
 
 
 class Processes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from mtl_core.status import Status
 from mtl_core.store import Store
 from mtl_core.studies.execute import run_study
 from mtl_core.studies.spec import StudySpec
@@ -18,7 +19,7 @@ def ensure_example_study(store: Store | None = None, echo: Callable[[str], None]
     """The id of the newest finished example study in ``store``; runs one first if there is none."""
     store = store or Store()
     for study in store.studies():  # newest first
-        if study["name"] == EXAMPLE_NAME and study["status"] == "done":
+        if study["name"] == EXAMPLE_NAME and study["status"] == Status.DONE:
             echo(f"example study {study['id']} already in {store.path}")
             return study["id"]
     echo(f"training the example study into {store.path} (about a minute on a CPU)")

@@ -15,22 +15,17 @@ from mtl_core.data.splits import Split
 from mtl_core.errors import ConfigError, DataError
 from mtl_core.models.pretrained import missing_weights
 from mtl_core.paths import mtl_home
+from mtl_core.status import ACTIVE, Status
 from mtl_core.store import Store
 from mtl_core.studies.prepare import PreparedStudy, prepare
 from mtl_core.studies.processes import process_identity
 from mtl_core.studies.processes import stopping as worker_stopping
-from mtl_core.studies.spec import StudySpec, planned_runs, spec_from_dict, task_names
+from mtl_core.studies.spec import StudySpec, spec_from_dict, task_names
 from mtl_core.training.baselines import majority_baseline, tfidf_lr_baseline
 from mtl_core.training.config import RunConfig
 from mtl_core.training.trainer import RunResult, train_run
 
 log = logging.getLogger(__name__)
-
-
-
-
-
-
 
 
 def run_baselines(store: Store, study_id: str, prepared: PreparedStudy) -> None:
@@ -47,10 +42,6 @@ def run_baselines(store: Store, study_id: str, prepared: PreparedStudy) -> None:
         tfidf = None if "tfidf-lr" in scored else tfidf_lr_baseline(corpus, task, split)  # None: tagging
         if tfidf is not None:
             store.add_baseline(study_id, task, "tfidf-lr", tfidf, n)
-
-
-
-
 
 
 # A pairs study's all-tasks run measures the cheap relatedness estimates (unless the user set the intervals):
@@ -88,8 +79,6 @@ def train_fitting_memory(train: Callable[[RunConfig], RunResult], config: RunCon
     raise AssertionError("unreachable")
 
 
-
-
 def create_study(spec: StudySpec, store: Store, backend: str = "inline") -> str:
     """The study row and its planned runs, all "queued". Loads no data: with unknown tasks (``spec.tasks``
     None and data from files) the runs are planned by ``execute_study`` once the data is loaded."""
@@ -97,7 +86,7 @@ def create_study(spec: StudySpec, store: Store, backend: str = "inline") -> str:
     if problem := missing_weights(config.backbone):
         raise ConfigError(problem)  # before anything is queued: every run would fail the same way
     tasks = task_names(spec)
-    runs = planned_runs(spec, tasks) if tasks else []
+    runs = spec.planned_runs(tasks) if tasks else []
     return store.create_study(spec.name, spec.to_dict(), runs, config.to_dict(), backend)
 
 
@@ -146,7 +135,7 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
     except Exception as exc:
         if not raise_errors:  # the caller reports what it raises; the worker's log keeps the traceback
             log.exception("study %s: preparing the data failed", study_id)
-        store.close_queued_runs(study_id, "failed", describe_error(exc))
+        store.close_queued_runs(study_id, Status.FAILED, describe_error(exc))
         _finish_study(store, study_id, error=describe_error(exc))
         if raise_errors:
             raise
@@ -160,7 +149,7 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
              f"vocabulary {len(prepared.vocab)}"
              + (f", vectors from {prepared.vectors_name}" if prepared.vectors_name else ""))
     if not store.runs(study_id):  # tasks were unknown at creation (planned once, even by two workers at once)
-        store.add_runs_once(study_id, planned_runs(spec, list(prepared.specs)), config.to_dict())
+        store.add_runs_once(study_id, spec.planned_runs(list(prepared.specs)), config.to_dict())
     results: dict[int, RunResult] = {}
     total = len(store.runs(study_id))
     while not store.cancel_requested(study_id) and (run := store.next_queued_run(study_id)) is not None:
@@ -181,7 +170,7 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
             log.exception("study %s: run %s failed", study_id, run["id"])
             continue
         results[run["id"]] = r
-        done = sum(x["status"] == "done" for x in store.runs(study_id))
+        done = sum(x["status"] == Status.DONE for x in store.runs(study_id))
         echo(f"  run {done}/{total} {run['setting']:<6} seed {run['seed']} " + ", ".join(
             f"{t}={r.test_scores[t][prepared.specs[t].selection_metric]:.3f}" for t in run["tasks"])
              + f"  ({r.epochs_run} epochs, {r.train_seconds:.1f}s, {r.examples_per_second:.0f} ex/s)")
@@ -213,18 +202,18 @@ def _finish_study(store: Store, study_id: str, error: str | None = None, given_u
     """Settle the study once no run of it is queued or training (whichever worker ends last does it).
 
     ``error``: the study failed as a whole; ``given_up``: this process stops on an error, queued runs stay."""
-    def verdict(runs: list[dict], cancelled: bool) -> tuple[str, str | None]:
-        failed = [r for r in runs if r["status"] == "failed"]
+    def verdict(runs: list[dict], cancelled: bool) -> tuple[Status, str | None]:
+        failed = [r for r in runs if r["status"] == Status.FAILED]
         if error:
-            return "failed", error
+            return Status.FAILED, error
         if cancelled:
-            return "cancelled", None
-        if all(r["status"] == "done" for r in runs):
-            return "done", None
+            return Status.CANCELLED, None
+        if all(r["status"] == Status.DONE for r in runs):
+            return Status.DONE, None
         first = f"; the first: {failed[0]['error']}" if failed else ""
-        return "failed", f"{len(failed)} of {len(runs)} runs failed{first}"
+        return Status.FAILED, f"{len(failed)} of {len(runs)} runs failed{first}"
 
-    store.settle_study(study_id, verdict, blocking=("running",) if given_up else ("queued", "running"))
+    store.settle_study(study_id, verdict, blocking=(Status.RUNNING,) if given_up else ACTIVE)
 
 
 def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStudy, tasks: list[str],
@@ -258,10 +247,10 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
         if worker_stopping():  # SIGTERM: not cancelled, only interrupted; run it again, whole, later
             store.reset_run(run_id)
             raise WorkerStopping(f"Run {run_id} was stopped by the worker's shutdown and queued again.") from None
-        store.update_run(run_id, status="cancelled", error="Cancelled.", finished=time.time())
+        store.update_run(run_id, status=Status.CANCELLED, error="Cancelled.", finished=time.time())
         raise
     except Exception as exc:
-        store.update_run(run_id, status="failed", error=describe_error(exc), finished=time.time())
+        store.update_run(run_id, status=Status.FAILED, error=describe_error(exc), finished=time.time())
         raise
     checkpoint, save_error = None, None
     if save_model and result.state_dict is not None:

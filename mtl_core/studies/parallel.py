@@ -3,7 +3,7 @@
 Our models are small (a BiLSTM of a few hundred thousand weights, batches of 32 sentences): one run keeps an
 H100 busy a few percent of the time, its kernels too small to fill the card. So on a GPU several worker
 processes train runs side by side, each its own CUDA context and stream, and one study's runs are spread
-over them (``jobs.submit_study`` queues a study once per worker; every run is claimed in one statement, so
+over them (``queue.submit_study`` queues a study once per worker; every run is claimed in one statement, so
 none is trained twice). On a CPU, one worker per 4 cores shares them out; ``MTL_LAB_PARALLEL_RUNS``
 overrides both. ``bench/parallel_runs.py`` measures runs per minute with one worker and with several.
 """

@@ -4,7 +4,8 @@ The app and the CLI ``submit`` only write rows and a queue message, then return;
 (`python -m mtl_core worker`, see worker.py) prepares the data and trains. Everything a page shows
 comes from the store: statuses, ``runs.progress_json`` and the live ``curves`` rows.
 
-Statuses: run queued -> running -> done | failed | cancelled; study the same. Several workers may serve
+Statuses and the changes between them: ``mtl_core.status``. Pages and the CLI queue a study through
+``submit.queue_study``, which also starts a worker unless told not to. Several workers may serve
 one store; a worker killed mid-run loses nothing finished: a peer that sees its heartbeat row, or the next
 worker at its start, queues the runs it left "running" again, to run from the start (see ``recover``);
 done runs are never run twice.
@@ -22,6 +23,7 @@ from typing import Iterator
 from huey import SqliteHuey
 
 from mtl_core.paths import mtl_home
+from mtl_core.status import ACTIVE, Status
 from mtl_core.store import Store
 from mtl_core.studies.parallel import parallel_runs
 from mtl_core.studies.processes import (
@@ -36,6 +38,7 @@ STALE_SECONDS = 30.0  # a worker whose last heartbeat is older than this is take
 TASK = "run_study"
 _queues: dict[Path, tuple[SqliteHuey, object]] = {}
 _spawned: list[subprocess.Popen] = []  # workers this process started (polled, so none stays a zombie)
+RETRIED = (Status.FAILED, Status.CANCELLED)  # the runs a retry queues again
 
 
 def _run_study_task(study_id: str, store_path: str) -> None:
@@ -90,25 +93,26 @@ def cancel_study(study_id: str, store: Store | None = None) -> None:
     """Cancel queued runs now and ask the running run to stop (the trainer checks about once a second)."""
     store = store or Store()
     store.update_study(study_id, cancel_requested=1)
-    store.close_queued_runs(study_id, "cancelled")
+    store.close_queued_runs(study_id, Status.CANCELLED)
     study = store.study(study_id)
-    if study and (study["status"] == "queued" or (study["status"] == "running" and not identity_alive(study["owner"]))):
+    if study and (study["status"] == Status.QUEUED
+                  or (study["status"] == Status.RUNNING and not identity_alive(study["owner"]))):
         for run in store.runs(study_id):  # nobody is executing it: nothing else will mark these
-            if run["status"] == "running" and not identity_alive(run["owner"]):
-                store.update_run(run["id"], status="cancelled", finished=time.time())
-        store.update_study(study_id, status="cancelled")
+            if run["status"] == Status.RUNNING and not identity_alive(run["owner"]):
+                store.update_run(run["id"], status=Status.CANCELLED, finished=time.time())
+        store.update_study(study_id, status=Status.CANCELLED)
 
 
 def retry_study(study_id: str, store: Store | None = None) -> int:
     """Queue the study's failed and cancelled runs again (their partial results forgotten); returns how many."""
     store = store or Store()
-    again = [r for r in store.runs(study_id) if r["status"] in ("failed", "cancelled")]
+    again = [r for r in store.runs(study_id) if r["status"] in RETRIED]
     study = store.study(study_id)
-    if not again and (study is None or study["status"] == "done"):
+    if not again and (study is None or study["status"] == Status.DONE):
         return 0
     for run in again:
-        store.reset_run(run["id"], when=("failed", "cancelled"))
-    store.update_study(study_id, status="queued", cancel_requested=0, error=None, backend="queue")
+        store.reset_run(run["id"], when=RETRIED)
+    store.update_study(study_id, status=Status.QUEUED, cancel_requested=0, error=None, backend="queue")
     _enqueue(store, study_id, min(len(again), fan_out(store)) or 1)
     return len(again)
 
@@ -127,11 +131,12 @@ def recover(store: Store) -> list[str]:
     requeued = []
     for study in store.unfinished_studies():
         if study["backend"] != "queue":
-            if study["status"] == "running" and not identity_alive(study["owner"]):
+            if study["status"] == Status.RUNNING and not identity_alive(study["owner"]):
                 _fail_abandoned(store, study["id"])
             continue
-        back = [r["id"] for r in store.runs(study["id"]) if r["status"] == "running"
-                and not identity_alive(r["owner"]) and store.reset_run(r["id"], when=("running",), owner=r["owner"])]
+        back = [r["id"] for r in store.runs(study["id"]) if r["status"] == Status.RUNNING
+                and not identity_alive(r["owner"])
+                and store.reset_run(r["id"], when=(Status.RUNNING,), owner=r["owner"])]
         if study["id"] not in waiting and (back or not identity_alive(study["owner"])):
             _enqueue(store, study["id"])
             requeued.append(study["id"])
@@ -143,9 +148,9 @@ def recover(store: Store) -> list[str]:
 def _fail_abandoned(store: Store, study_id: str) -> None:
     error = "The process running it ended without a result."
     for run in store.runs(study_id):
-        if run["status"] in ("queued", "running"):
-            store.update_run(run["id"], status="failed", error=error)
-    store.update_study(study_id, status="failed", error=error)
+        if run["status"] in ACTIVE:
+            store.update_run(run["id"], status=Status.FAILED, error=error)
+    store.update_study(study_id, status=Status.FAILED, error=error)
 
 
 def live_workers(store: Store | None = None) -> list[dict]:
@@ -153,15 +158,6 @@ def live_workers(store: Store | None = None) -> list[dict]:
     store = store or Store()
     now = time.time()
     return [w for w in store.workers() if now - w["beat"] < STALE_SECONDS and identity_alive(w["identity"])]
-
-
-def live_worker(store: Store | None = None) -> dict | None:
-    """One live worker's heartbeat row (the latest to beat), or None."""
-    return next(iter(live_workers(store)), None)
-
-
-def worker_alive(store: Store | None = None) -> bool:
-    return live_worker(store) is not None
 
 
 @contextmanager
@@ -188,7 +184,7 @@ def ensure_worker(store: Store | None = None, wait: float = 5.0) -> bool:
     for proc in _spawned:
         proc.poll()  # reap workers that ended
     with _starting(store):
-        if worker_alive(store):
+        if live_workers(store):
             return True
         with open(mtl_home() / "worker.log", "ab") as log_file:
             proc = subprocess.Popen(worker_command(store.path, parallel_runs()), cwd=ROOT, env=worker_env(),
@@ -197,12 +193,12 @@ def ensure_worker(store: Store | None = None, wait: float = 5.0) -> bool:
         _spawned.append(proc)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
-            if worker_alive(store):
+            if live_workers(store):
                 return True
             if proc.poll() is not None:  # it failed to start
                 return False
             time.sleep(0.1)
-        return worker_alive(store) or proc.poll() is None
+        return bool(live_workers(store)) or proc.poll() is None
 
 
 def stop_worker(store: Store | None = None, timeout: float = 10.0) -> bool:
@@ -230,13 +226,3 @@ def _signal(pid: int, sig: int) -> None:
         os.kill(pid, sig)
     except ProcessLookupError:  # it ended meanwhile
         pass
-
-
-
-
-
-
-
-
-
-

@@ -35,6 +35,10 @@ class StudySpec:
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
+    def planned_runs(self, tasks: list[str]) -> list[tuple[str, list[str], int]]:
+        """(setting, tasks, seed) of every run this study trains on ``tasks`` (see ``plan_runs``)."""
+        return plan_runs(tasks, self.plan, self.seeds, self.groups)
+
 
 def plan_runs(tasks: list[str], plan: str, seeds: int,
               groups: list[list[str]] | None = None) -> list[tuple[str, list[str], int]]:
@@ -92,7 +96,3 @@ def task_names(spec: StudySpec) -> list[str] | None:
     if "preset" in spec.source:
         synthetic = get_preset(spec.source["preset"]).get("synthetic")
     return [t["name"] for t in synthetic["tasks"]] if synthetic else None
-
-
-def planned_runs(spec: StudySpec, tasks: list[str]) -> list[tuple[str, list[str], int]]:
-    return plan_runs(tasks, spec.plan, spec.seeds, spec.groups)

@@ -56,7 +56,6 @@ def estimate_seconds(spec, store: Store | None = None) -> float:
     Speed: ``measured_speed`` of similar finished runs, else ``default_speed``. Early stopping
     makes real runs shorter. Loads the data once per source (cached) to count labelled rows; raises the
     loader's MTLLabError if it cannot."""
-    from mtl_core.studies.spec import planned_runs
     from mtl_core.training.config import RunConfig
 
     config = RunConfig.from_dict(spec.config).to_dict()
@@ -65,7 +64,7 @@ def estimate_seconds(spec, store: Store | None = None) -> float:
     test_share = spec.split.get("test_size", 0.2) if n_test == 0 else n_test / max(n_rows, 1)
     train_share = max(0.0, 1 - test_share - spec.split.get("val_size", 0.1))
     speed = measured_speed(config, store) or default_speed(config)
-    runs = planned_runs(spec, tasks)
+    runs = spec.planned_runs(tasks)
     training = 0.0
     for _, run_tasks, _ in runs:
         rows = set().union(*(labelled.get(t, frozenset()) for t in run_tasks))

@@ -3,7 +3,7 @@
 Several worker processes may serve one store at once: huey hands each queued study to one of them, and
 every run is claimed in one statement (``Store.claim_run``), so no run is trained twice. Each worker beats a
 heartbeat row into the store every few seconds (pid, process start time, last beat), puts back on the
-queue whatever a dead process left unfinished (see ``jobs.recover``: at its start, whenever it sees the
+queue whatever a dead process left unfinished (see ``queue.recover``: at its start, whenever it sees the
 heartbeat row of a dead peer, and as it stops), and runs a huey consumer with one worker thread.
 
 A process is named by its *identity*, ``"pid:start"``, where start is the kernel's start time of the

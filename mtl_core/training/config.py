@@ -52,6 +52,8 @@ class RunConfig:
     sampling_alpha: float = 0.5
     weighting: str = "equal"    # mtl_core.training.weighting.REGISTRY: loss weighting or gradient combination
     task_weights: dict = field(default_factory=dict)  # "manual" weighting: task -> weight (default 1.0)
+    weighting_options: dict = field(default_factory=dict)  # the weighting method's options, e.g. dwa
+                                # {"temperature": 1.0}; each method declares its own (weighting.options_of)
     device: str = "auto"
     amp: bool = True            # bfloat16 autocast on CUDA only
     grad_every: int = 0         # measure gradient interference between tasks every N optimizer steps (0: off)
@@ -88,12 +90,10 @@ class RunConfig:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"The '{name}' option must be one of {set(allowed)}. "
                                   f"Got {getattr(self, name)!r} instead.")
-        try:
-            from mtl_core.training.weighting import REGISTRY
-        except ImportError:  # pragma: no cover - the package is part of this project
-            REGISTRY = {"equal": None}
+        from mtl_core.training.weighting import REGISTRY, check_options
         if self.weighting not in REGISTRY:
             raise ConfigError(f"The 'weighting' option must be one of {set(REGISTRY)}. Got {self.weighting!r} instead.")
+        self.weighting_options = check_options(self.weighting, self.weighting_options)
         self._check_next_token_tasks()
         if not 0 < self.sampling_alpha <= 1:
             raise ConfigError(f"The 'sampling_alpha' option must be in (0, 1]. Got {self.sampling_alpha!r} instead.")

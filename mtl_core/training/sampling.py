@@ -28,6 +28,17 @@ def owner_rows(targets: dict[str, torch.Tensor], rows: list[int], tasks: list[st
     return owned
 
 
+def steps_per_epoch(owned: dict[str, np.ndarray], batch_size: int) -> int:
+    """The number of batches ``epoch_plan`` gives, whatever the rule: as many as all tasks' rows fill."""
+    return sum(-(-len(rows) // batch_size) for rows in owned.values())
+
+
+def batch_targets(targets: torch.Tensor, idx: torch.Tensor, width: int) -> torch.Tensor:
+    """A task's targets for the batch rows ``idx``, tagging targets cut to the batch's width."""
+    targets = targets[idx]
+    return targets[:, :width] if targets.dim() == 2 else targets
+
+
 def task_batches(rows: np.ndarray, lengths: np.ndarray, batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
     rows = rng.permutation(rows)
     chunk = batch_size * BUCKET_BATCHES

@@ -1,4 +1,5 @@
-"""Exports: figures as PNG (kaleido, which drives a headless Chrome/Chromium) or HTML, rows as CSV.
+"""Exports: figures as PNG (kaleido, which drives a headless Chrome/Chromium) or HTML (rows as CSV:
+``mtl_core.results.export``).
 
 Kaleido 1.x renders through choreographer, which finds the browser in this order: the ``BROWSER_PATH``
 environment variable, a Chrome that ``kaleido_get_chrome`` downloaded, then ``chrome``/``chromium`` on
@@ -6,9 +7,6 @@ environment variable, a Chrome that ``kaleido_get_chrome`` downloaded, then ``ch
 installed plotly package and MathJax is switched off, so rendering needs no network.
 """
 from __future__ import annotations
-
-import csv
-import io
 
 import plotly.graph_objects as go
 
@@ -51,11 +49,3 @@ def figure_html(fig: go.Figure) -> str:
     """A standalone HTML file of the interactive figure (plotly.js embedded, works offline)."""
     return fig.to_html(include_plotlyjs=True, full_html=True)
 
-
-def rows_csv(rows: list[dict], columns: list[str] | None = None) -> str:
-    """Rows as CSV text (header first); ``columns`` default to the first row's keys."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns or (list(rows[0]) if rows else []), extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()

@@ -12,7 +12,7 @@ from ui.charts.playground import _per_epoch, cosine_chart
 from ui.charts.scores import COLORS
 
 SYNERGY, INTERFERENCE, NEUTRAL = "#2166ac", "#b2182b", "#888888"  # RdBu's two ends (as the heatmaps), grey
-ESTIMATE_LABELS = {"grad_cosine": "gradient cosine (shared encoder)",  # relatedness.ESTIMATES
+ESTIMATE_LABELS = {"grad_cosine": "gradient cosine (shared encoder)",  # estimate_quality.ESTIMATES
                    "lookahead_affinity": "lookahead affinity"}
 
 
@@ -40,7 +40,7 @@ def affinity_heatmap(rows: list[dict], tasks: list[str]) -> go.Figure:
 
 
 def conflict_over_time(rows: list[dict]) -> go.Figure:
-    """Gradient cosine per task pair over epochs (``playground_charts.cosine_chart``), with each epoch's
+    """Gradient cosine per task pair over epochs (``playground.cosine_chart``), with each epoch's
     conflict rate (share of measurements with cosine < 0, mean over seeds) in the hover of the mean line.
 
     ``rows`` are ``interference.study_gradient_curves`` rows of ONE setting (one run per pair and seed).
@@ -152,7 +152,7 @@ def settings_chart(rows: list[dict]) -> go.Figure:
     """Per task, one bar per setting it was trained in (alone, all, with each partner, each group),
     mean ± 95% CI; majority baseline dashed over the task's bars; TF-IDF+LR diamond.
 
-    ``rows`` are summary rows on each task's lead metric (``compare.lead_rows``).
+    ``rows`` are summary rows on each task's lead metric (``gains.lead_rows``).
     """
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     metric = {r["task"]: r["metric"] for r in rows}

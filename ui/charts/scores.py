@@ -9,7 +9,7 @@ COLORS = {"single": "#7f8c9a", "all": "#1f77b4", "tfidf-lr": "#d62728", "majorit
 def comparison_chart(rows: list[dict]) -> go.Figure:
     """Grouped bars (single vs all, mean ± 95% CI) per task; majority baseline dashed; TF-IDF+LR diamonds.
 
-    ``rows`` are summary rows on each task's lead metric (``compare.lead_rows``).
+    ``rows`` are summary rows on each task's lead metric (``gains.lead_rows``).
     """
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     x = {t: k for k, t in enumerate(tasks)}
@@ -67,7 +67,7 @@ def methods_chart(rows: list[dict]) -> go.Figure:
     """Per task, one bar per study/method (mean ± 95% CI); beside it, how fast each study's runs learned: the
     best epoch early stopping kept, and the first epoch that reached the validation score every run reached.
 
-    ``rows`` come from ``methods_compare.method_rows``."""
+    ``rows`` come from ``methods.method_rows``."""
     from plotly.subplots import make_subplots
 
     studies = list(dict.fromkeys(r["study"] for r in rows))

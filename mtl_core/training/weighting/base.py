@@ -15,9 +15,11 @@ import torch
 from torch import nn
 
 from mtl_core.errors import ConfigError
+from mtl_core.training.weighting.options import Option, option_values
 
 LOSS_WEIGHTING = "loss weighting"
 GRADIENT_COMBINATION = "gradient combination"
+CONTEXT = ("tasks", "shared", "primary", "total_epochs", "manual_weights")  # what the trainer gives every method
 
 
 class Weighting(nn.Module, ABC):
@@ -26,14 +28,17 @@ class Weighting(nn.Module, ABC):
     tasks: every task of the run; primary: the tasks the run is for (the others are auxiliary);
     shared: the shared-encoder parameters; total_epochs: the run's length (for schedules);
     manual_weights: only read by ``manual``. Other methods accept and ignore it, so the trainer can
-    build every method with the same call.
+    build every method with the same call. Any other keyword is one of the method's declared ``options``;
+    ``self.option_values`` holds them all (defaults where not given).
     """
     description: ClassVar[str] = ""
     kind: ClassVar[str] = LOSS_WEIGHTING
+    options: ClassVar[tuple[Option, ...]] = ()
 
     def __init__(self, *, tasks: Iterable[str], shared: Iterable[nn.Parameter], primary: Iterable[str] = (),
-                 total_epochs: int = 1, manual_weights: Mapping[str, float] | None = None):
+                 total_epochs: int = 1, manual_weights: Mapping[str, float] | None = None, **options):
         super().__init__()
+        self.option_values = option_values(type(self).__name__, self.options, options)
         self.tasks = list(tasks)
         if not self.tasks:
             raise ConfigError(f"{type(self).__name__} needs at least one task. Got none.")

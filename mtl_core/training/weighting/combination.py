@@ -13,15 +13,12 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections import defaultdict
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torchjd.aggregation import Aggregator, WeightedAggregator
 
-from mtl_core.errors import ConfigError
 from mtl_core.training.weighting.base import GRADIENT_COMBINATION, Weighting
-
-CONTEXT = ("tasks", "shared", "primary", "total_epochs", "manual_weights")
 
 
 def other_leaves(loss: torch.Tensor, excluded: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
@@ -44,19 +41,13 @@ def other_leaves(loss: torch.Tensor, excluded: tuple[torch.Tensor, ...]) -> list
 class GradientCombination(Weighting):
     """Adapter from a torchjd aggregator to the trainer's ``backward(losses)``.
 
-    Subclasses give ``make_aggregator`` and, for tunable aggregators, ``defaults`` (their hyperparameters;
-    any of them can be overridden through the constructor).
+    Subclasses give ``make_aggregator`` (built from ``self.option_values``) and, for tunable aggregators,
+    ``options`` declaring their hyperparameters.
     """
     kind = GRADIENT_COMBINATION
     min_tasks: ClassVar[int] = 2
-    defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **kwargs):
-        unknown = sorted(set(kwargs) - set(CONTEXT) - set(self.defaults))
-        if unknown:
-            raise ConfigError(f"{type(self).__name__} takes the options {sorted(self.defaults)}. "
-                              f"Got {unknown} instead.")
-        self.options = {**self.defaults, **{k: kwargs.pop(k) for k in list(kwargs) if k in self.defaults}}
         super().__init__(**kwargs)
         self.aggregators: dict[tuple[str, ...], Aggregator] = {}   # one per task subset, not submodules
         self.weight_sums: dict[str, float] = defaultdict(float)    # this epoch's aggregation weights
@@ -65,7 +56,7 @@ class GradientCombination(Weighting):
 
     @abstractmethod
     def make_aggregator(self) -> Aggregator:
-        """A fresh aggregator built from ``self.options``."""
+        """A fresh aggregator built from ``self.option_values``."""
 
     def order(self, present: list[str]) -> list[str]:
         """The row order of the matrix (run order; PCD puts primary tasks first)."""

@@ -10,15 +10,18 @@ import math
 from collections.abc import Mapping
 
 from mtl_core.training.weighting.base import LossWeighting
+from mtl_core.training.weighting.options import Option
 
 
 class DWA(LossWeighting):
     """Loss weights from the ratio of the last two epochs' mean losses, temperature ``temperature``."""
     description = "Dynamic weight averaging: more weight to tasks whose loss fell less last epoch (T=2)."
+    options = (Option("temperature", 2.0, "T in softmax(r / T): a larger T keeps the weights nearer equal",
+                      above=0),)
 
-    def __init__(self, *, temperature: float = 2.0, **context):
+    def __init__(self, **context):
         super().__init__(**context)
-        self.temperature = temperature
+        self.temperature = self.option_values["temperature"]
         self.history: list[dict[str, float]] = []       # mean training losses, one dict per finished epoch
         self.weights = dict.fromkeys(self.tasks, 1.0)
 

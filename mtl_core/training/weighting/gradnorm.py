@@ -12,22 +12,26 @@ from __future__ import annotations
 import torch
 
 from mtl_core.training.weighting.base import LossWeighting
+from mtl_core.training.weighting.options import Option
 
 
 class GradNorm(LossWeighting):
     """Loss weights learned so that gradient norms track each task's relative training rate."""
     description = "GradNorm (Chen et al. 2018): weights learned so gradient norms track training rates (alpha=1.5)."
+    options = (Option("alpha", 1.5, "how strongly tasks that train slower get larger gradients (0: equal norms)",
+                      at_least=0),
+               Option("lr", 0.025, "learning rate of the task weights' own Adam optimizer", above=0))
 
-    def __init__(self, *, alpha: float = 1.5, lr: float = 0.025, **context):
+    def __init__(self, **context):
         super().__init__(**context)
-        self.alpha = alpha
-        self.lr = lr
+        self.alpha = self.option_values["alpha"]
+        self.lr = self.option_values["lr"]
         matrices = [i for i, p in enumerate(self.shared) if p.dim() >= 2]
         self.last_layer = self.shared[matrices[-1]:] if matrices else self.shared[-1:]
         self.initial_losses: dict[str, float] = {}
         # Updated by this module's own optimizer, not the trainer's: a plain tensor, not a Parameter.
         self.weights = torch.ones(len(self.tasks), requires_grad=True)   # (K,) w_t, in run task order
-        self.optimizer = torch.optim.Adam([self.weights], lr=lr)
+        self.optimizer = torch.optim.Adam([self.weights], lr=self.lr)
         self.index = {t: i for i, t in enumerate(self.tasks)}
 
     def weight(self, task: str) -> torch.Tensor:

@@ -11,7 +11,15 @@ import torchjd.aggregation as jd
 
 from mtl_core.errors import ConfigError
 from mtl_core.training.weighting.combination import GradientCombination
+from mtl_core.training.weighting.options import Option
 from mtl_core.training.weighting.scipy_projector import ScipyProjector
+
+# UPGrad and DualProj: the dual-cone projection's two constants (ScipyProjector's defaults, torchjd's own).
+PROJECTOR_OPTIONS = (
+    Option("norm_eps", 1e-4, "below this trace the gradients' Gram matrix counts as zero (no projection)",
+           at_least=0),
+    Option("reg_eps", 1e-4, "added to the Gram matrix's diagonal so the projection is well posed", above=0),
+)
 
 
 class UPGrad(GradientCombination):
@@ -20,17 +28,19 @@ class UPGrad(GradientCombination):
     The dual-cone projection uses ``ScipyProjector`` (torchjd's default needs quadprog).
     """
     description = "UPGrad (Quinton & Rey 2024): project each task gradient so no task's loss goes up, then average."
+    options = PROJECTOR_OPTIONS
 
     def make_aggregator(self) -> jd.Aggregator:
-        return jd.UPGrad(projector=ScipyProjector())
+        return jd.UPGrad(projector=ScipyProjector(**self.option_values))
 
 
 class DualProj(GradientCombination):
     """DualProj (GEM-style, Lopez-Paz & Ranzato 2017): the mean gradient projected onto the dual cone."""
     description = "DualProj: the mean gradient, projected so that it conflicts with no task."
+    options = PROJECTOR_OPTIONS
 
     def make_aggregator(self) -> jd.Aggregator:
-        return jd.DualProj(projector=ScipyProjector())
+        return jd.DualProj(projector=ScipyProjector(**self.option_values))
 
 
 class PCGrad(GradientCombination):
@@ -44,10 +54,11 @@ class PCGrad(GradientCombination):
 class MGDA(GradientCombination):
     """MGDA (Désidéri 2012; Sener & Koltun 2018): the min-norm point of the convex hull of the gradients."""
     description = "MGDA (Sener & Koltun 2018): the min-norm convex combination of the task gradients."
-    defaults = {"epsilon": 0.001, "max_iters": 100}
+    options = (Option("epsilon", 0.001, "stop the min-norm search once its step size falls below this", above=0),
+               Option("max_iters", 100, "at most this many iterations of the min-norm search", at_least=1))
 
     def make_aggregator(self) -> jd.Aggregator:
-        return jd.MGDA(**self.options)
+        return jd.MGDA(**self.option_values)
 
 
 class IMTLG(GradientCombination):
@@ -61,10 +72,11 @@ class IMTLG(GradientCombination):
 class AlignedMTL(GradientCombination):
     """Aligned-MTL (Senushkin et al. 2023): align the principal components of the gradient matrix."""
     description = "Aligned-MTL (Senushkin et al. 2023): rescale the gradients to a well-conditioned system."
-    defaults = {"scale_mode": "min"}
+    options = (Option("scale_mode", "min", "the eigenvalue the balanced gradients are scaled to: the smallest, "
+                      "the median or the mean ('rmse', as in the original code)", choices=("min", "median", "rmse")),)
 
     def make_aggregator(self) -> jd.Aggregator:
-        return jd.AlignedMTL(**self.options)
+        return jd.AlignedMTL(**self.option_values)
 
 
 class GradDrop(GradientCombination):
@@ -86,19 +98,21 @@ class ConFIG(GradientCombination):
 class GradVac(GradientCombination):
     """GradVac (Wang et al. 2021): pull pairwise gradient cosines up to their running targets."""
     description = "GradVac (Wang et al. 2021): align task gradients towards their running cosine targets."
-    defaults = {"beta": 0.5}
+    options = (Option("beta", 0.5, "how fast the cosine targets follow the measured cosines (EMA rate)",
+                      at_least=0, at_most=1),)
 
     def make_aggregator(self) -> jd.Aggregator:
-        return jd.GradVac(**self.options)
+        return jd.GradVac(**self.option_values)
 
 
 class FairGrad(GradientCombination):
     """FairGrad (Ban & Ji 2024): alpha-fair allocation of progress among tasks (needs scipy)."""
     description = "FairGrad (Ban & Ji 2024): share the progress between tasks alpha-fairly (alpha=1)."
-    defaults = {"alpha": 1.0}
+    options = (Option("alpha", 1.0, "the kind of fairness: 1 proportional, larger values nearer max-min fair",
+                      above=0),)
 
     def make_aggregator(self) -> jd.Aggregator:
-        return jd.FairGrad(**self.options)
+        return jd.FairGrad(**self.option_values)
 
 
 class ExcessMTL(GradientCombination):
@@ -108,10 +122,13 @@ class ExcessMTL(GradientCombination):
     shared encoder's size.
     """
     description = "ExcessMTL (He et al. 2024): more weight to tasks far from their best achievable loss."
-    defaults = {"robust_step_size": 1.0}
+    options = (Option("robust_step_size", 1.0, "step size of the exponentiated update of the task weights",
+                      above=0),
+               Option("n_warmup_steps", 0, "steps with equal weights that set the baseline excess risks (0: the "
+                      "first step's)", at_least=0))
 
     def make_aggregator(self) -> jd.Aggregator:
-        return jd.ExcessMTL(**self.options)
+        return jd.ExcessMTL(**self.option_values)
 
 
 class PCD(GradientCombination):
@@ -122,7 +139,9 @@ class PCD(GradientCombination):
     without a primary task has nothing to follow: plain sum.
     """
     description = "PCD: follow the primary task's gradient, guaranteeing each other task some progress."
-    defaults = {"tau": 0.02}
+    options = (Option("tau", 0.02, "the share of its own progress each other task is guaranteed", at_least=0,
+                      at_most=1),
+               Option("beta", 0.999, "decay of the moving average of squared gradient norms", at_least=0, below=1))
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -136,7 +155,7 @@ class PCD(GradientCombination):
         return super().combines(present) and present[0] in self.primary
 
     def make_aggregator(self) -> jd.Aggregator:
-        return jd.PCD(**self.options)
+        return jd.PCD(**self.option_values)
 
 
 class Mean(GradientCombination):

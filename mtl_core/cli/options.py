@@ -1,0 +1,150 @@
+"""The command line's options: the parser, the method options generated from the registries, and the
+parsing of values given as text (groups, KEY=VALUE settings)."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_method_options(s: argparse.ArgumentParser) -> None:
+    """--sharing, --backbone, --weighting (and its options), --sampling, --aux: generated from the registries."""
+    from mtl_core.auxiliary import AUXILIARY
+    from mtl_core.models.backbones import BACKBONES
+    from mtl_core.models.sharing import SHARING
+    from mtl_core.training.config import SAMPLING
+    from mtl_core.training.weighting import REGISTRY
+
+    m = s.add_argument_group("multitask method (recorded with every run)")
+    m.add_argument("--sharing", choices=list(SHARING), help="how tasks share parameters (default: hard)")
+    m.add_argument("--cascade-order", help="with --sharing cascade: tasks from the lowest level up, comma-separated")
+    m.add_argument("--backbone", choices=list(BACKBONES), help="encoder (default: bilstm); minilm and mpnet are pretrained")
+    m.add_argument("--tune-pretrained", action="store_true", help="fine-tune the pretrained backbone (default: frozen)")
+    m.add_argument("--weighting", choices=list(REGISTRY), help="loss weighting or gradient combination (default: equal)")
+    tunable = "; ".join(f"{name}: {', '.join(o.name for o in cls.options)}" for name, cls in REGISTRY.items()
+                        if cls.options)
+    m.add_argument("--weighting-option", action="append", default=[], metavar="NAME=VALUE",
+                   help=f"an option of the chosen weighting (repeatable), e.g. temperature=1.0 for dwa. {tunable}")
+    m.add_argument("--sampling", choices=list(SAMPLING), help="task sampling (default: proportional)")
+    m.add_argument("--aux", help=f"automatic auxiliary tasks, comma-separated: {', '.join(AUXILIARY)}")
+
+
+def method_overrides(args) -> dict:
+    """RunConfig options named by the method flags that were given."""
+    import json
+
+    from mtl_core.errors import ConfigError
+
+    options = {}
+    for item in args.weighting_option:  # NAME=VALUE, VALUE read as JSON where it parses (numbers), else text
+        name, equals, raw = item.partition("=")
+        if not equals or not name.strip():
+            raise ConfigError(f"--weighting-option expects NAME=VALUE, e.g. temperature=1.0. Got {item!r} instead.")
+        try:
+            options[name.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[name.strip()] = raw.strip()
+    values = {"sharing": args.sharing, "backbone": args.backbone, "weighting": args.weighting,
+              "sampling": args.sampling,
+              "cascade_order": [t.strip() for t in args.cascade_order.split(",")] if args.cascade_order else None,
+              "aux": [a.strip() for a in args.aux.split(",") if a.strip()] if args.aux else None,
+              "tune_pretrained": True if args.tune_pretrained else None,
+              "weighting_options": options or None}  # checked against the method's declared options by RunConfig
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m mtl_core", description="MTL Lab: which NLP tasks help each other.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("study", help="run a study: each task alone + all together, x seeds, one split")
+    source = s.add_mutually_exclusive_group(required=True)
+    source.add_argument("--preset", help="a preset name (see `presets`)")
+    source.add_argument("--data", nargs="+", metavar="FILE", help="data files (CSV/TSV, UCI, lines, SemEval XML, CoNLL)")
+    s.add_argument("--format", help="data format, if auto-detection guesses wrong: csv, tsv, uci, lines, semeval, conll")
+    s.add_argument("--text-column", help="CSV: the column holding the text")
+    s.add_argument("--label-columns", help="CSV: comma-separated label columns, each a task")
+    s.add_argument("--test", metavar="FILE", help="a separate test file (e.g. an official test set) replacing the test split")
+    s.add_argument("--tasks", help="comma-separated tasks to use (default: all)")
+    s.add_argument("--plan", default=None, choices=["singles+all", "singles", "all", "pairs", "groups"],
+                   help="singles+all (default); singles; all; pairs (each alone + every pair + all together, "
+                        "writes transfer.csv); groups (each alone + the --groups)")
+    s.add_argument("--groups", help='with --plan groups: tasks joined by "+", groups by ",", e.g. "a+b,c"')
+    s.add_argument("--seeds", type=int, default=3)
+    s.add_argument("--epochs", type=int, help="maximum epochs per run (early stopping on validation)")
+    add_method_options(s)
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any RunConfig option, e.g. hidden=64")
+    s.add_argument("--data-dir", help="folder holding datasets (else $MTL_LAB_DATA_DIR, then ~/.mtl_lab/data)")
+    s.add_argument("--out", required=True, help="folder for summary.csv (and predictions)")
+    s.add_argument("--save-predictions", action="store_true", help="write every test example's gold and predicted labels")
+    s.add_argument("--name", help="a name for the study")
+
+    q = sub.add_parser("submit", parents=[s], conflict_handler="resolve",
+                       help="queue a study (the options of `study`) for the background worker; returns at once")
+    q.add_argument("--out", help=argparse.SUPPRESS)
+    q.add_argument("--start-worker", action="store_true", help="start a background worker if none is running")
+    w = sub.add_parser("worker", help="serve the study queue (the app starts one itself when needed)")
+    w.add_argument("--store", help="the SQLite store whose queue to serve (default: MTL_LAB_HOME/mtl_lab.sqlite)")
+    w.add_argument("--workers", type=positive, default=1, metavar="N",
+                   help="worker processes to start on this store (default 1); several may serve one store")
+
+    sub.add_parser("presets", help="list the presets")
+
+    d = sub.add_parser("data", help="the dataset catalog")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+    dsub.add_parser("list", help="catalog entries and where they are found")
+    f = dsub.add_parser("fetch", help="download a dataset from its original source and verify it")
+    f.add_argument("name")
+    f.add_argument("--url", help="a mirror URL instead of the catalog's source")
+    i = dsub.add_parser("import", help="copy a dataset from a folder (or zip) you already have, verifying it")
+    i.add_argument("name")
+    i.add_argument("folder")
+    c = dsub.add_parser("check", help="load data files and print the validation report")
+    c.add_argument("files", nargs="+")
+    c.add_argument("--format")
+
+    e = sub.add_parser("export", help="write a stored study's summary.csv (and transfer.csv if it ran pairs)")
+    e.add_argument("study_id")
+    e.add_argument("--out", required=True)
+
+    t = sub.add_parser("selftest", help="check this installation: --reliability prints the reliability report")
+    t.add_argument("--reliability", action="store_true", required=True,
+                   help="bad inputs, injected faults, concurrent load; exit 0 only if nothing failed or was lost")
+    t.add_argument("--quick", action="store_true", help="the short version for CI (about a minute)")
+    t.add_argument("--workdir", help="keep the section folders here (default: a new temporary folder)")
+    t.add_argument("--only", action="append", metavar="SECTION", help="run only this section (repeatable): "
+                   "bad_inputs, faults, concurrency")
+    return p
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1. Got {text!r} instead")
+    return int(text)
+
+
+def parse_groups(text: str | None, plan: str | None) -> list[list[str]] | None:
+    """--groups "a+b,c" -> [["a", "b"], ["c"]]; only with --plan groups (plan_runs validates the tasks)."""
+    from mtl_core.errors import ConfigError
+
+    if text is None:
+        return None
+    if plan != "groups":
+        raise ConfigError(f"--groups needs --plan groups. Got --plan {plan or 'singles+all'} instead.")
+    return [[t.strip() for t in group.split("+") if t.strip()] for group in text.split(",")]
+
+
+def parse_sets(items: list[str]) -> dict:
+    """``--set KEY=VALUE`` items as RunConfig overrides (VALUE read as JSON where it parses, else text)."""
+    import json
+
+    from mtl_core.errors import ConfigError
+
+    values = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects KEY=VALUE. Got {item!r} instead.")
+        key, raw = item.split("=", 1)
+        try:
+            values[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[key.strip()] = raw
+    return values

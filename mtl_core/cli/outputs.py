@@ -1,0 +1,86 @@
+"""The files a study writes for the command line: summary, transfer, relatedness tables, predictions."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mtl_core.results.study_results import StudyResults
+
+
+def write_summary(results: StudyResults, out: Path) -> list[dict]:
+    """summary.csv; returns its rows."""
+    from mtl_core.results.export import write_csv
+    from mtl_core.results.summary import COLUMNS, summary_rows
+
+    rows = summary_rows(results)
+    write_csv(rows, out / "summary.csv", COLUMNS)
+    return rows
+
+
+def write_transfer(results: StudyResults, out: Path) -> list[dict]:
+    """transfer.csv beside summary.csv when the study ran pairs; returns the transfer rows (none without pairs)."""
+    from mtl_core.results.export import write_csv
+    from mtl_core.results.transfer import TRANSFER_COLUMNS, transfer_matrix
+
+    rows = transfer_matrix(results)
+    if rows:
+        write_csv(rows, out / "transfer.csv", TRANSFER_COLUMNS)
+    return rows
+
+
+def write_relatedness(results: StudyResults, transfer: list[dict], out: Path) -> list[Path]:
+    """affinity.csv (runs with affinity_every > 0), grouping.csv (recommended groupings from transfer and/or
+    affinity) and estimates.csv (how well the cheap estimates rank-predict transfer), each when there is data."""
+    from mtl_core.results.affinity import COLUMNS as AFFINITY_COLUMNS
+    from mtl_core.results.affinity import affinity_matrix
+    from mtl_core.results.estimate_quality import (
+        AGREEMENT_COLUMNS,
+        estimate_agreement,
+        pair_points,
+    )
+    from mtl_core.results.export import write_csv
+    from mtl_core.results.grouping import COLUMNS as GROUPING_COLUMNS
+    from mtl_core.results.grouping import grouping_rows
+
+    written = []
+    affinity = affinity_matrix(results)
+    if affinity:
+        written.append(write_csv(affinity, out / "affinity.csv", AFFINITY_COLUMNS))
+    grouping = grouping_rows(results, transfer, affinity)
+    if grouping:
+        written.append(write_csv(grouping, out / "grouping.csv", GROUPING_COLUMNS))
+    estimates = estimate_agreement(pair_points(results, transfer, affinity))
+    if estimates:
+        written.append(write_csv(estimates, out / "estimates.csv", AGREEMENT_COLUMNS))
+    return written
+
+
+def write_predictions(stored: StudyResults, results: dict, folder: Path) -> None:
+    """One file per run and task: CSV (row, text, gold, predicted) or, for tagging, CoNLL columns.
+
+    ``stored``: the study's ``StudyResults``; ``results``: run id -> its RunResult (``run_study``)."""
+    from mtl_core.results.study_results import setting_label
+    from mtl_core.studies.presets import load_study_source
+
+    runs = {r["id"]: r for r in stored.runs}
+    corpus = load_study_source(stored.spec["source"], stored.spec.get("data_dir")).corpus
+    folder.mkdir(parents=True, exist_ok=True)
+    for run_id, result in results.items():
+        run = runs[run_id]
+        for task, items in result.predictions.items():
+            safe = "".join(ch if ch.isalnum() else "_" for ch in task)
+            label = setting_label(run["setting"], run["tasks"], task).replace(":", "-")  # pairs: with-<partner>
+            stem = folder / f"{label}_seed{run['seed']}_{safe}"
+            if items and isinstance(items[0][1], list):
+                with open(f"{stem}.conll", "w", encoding="utf-8") as fh:
+                    for row, gold, pred in items:
+                        words = corpus.tokens[row] if corpus.tokens else corpus.texts[row].split()
+                        fh.writelines(f"{w} {g} {p}\n" for w, g, p in zip(words, gold, pred))
+                        fh.write("\n")
+            else:
+                with open(f"{stem}.csv", "w", newline="", encoding="utf-8") as fh:
+                    w = csv.writer(fh)
+                    w.writerow(["row", "text", "gold", "predicted"])
+                    w.writerows([row, corpus.texts[row], gold, pred] for row, gold, pred in items)

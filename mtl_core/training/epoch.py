@@ -1,0 +1,83 @@
+"""One epoch of training: the epoch's batch plan, and per batch one forward pass and one optimizer step."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from mtl_core.data.vocab import OOV_ID, PAD_ID
+from mtl_core.training.config import RunConfig
+from mtl_core.training.losses import masked_cross_entropy
+from mtl_core.training.progress import RunClock
+from mtl_core.training.sampling import batch_targets, epoch_plan
+from mtl_core.training.setup import RunSetup
+
+
+def drop_words(ids: torch.Tensor, p: float) -> torch.Tensor:
+    """``ids`` with a share ``p`` of real tokens replaced by <oov> (padding untouched)."""
+    hit = (torch.rand(ids.shape, device=ids.device) < p) & (ids != PAD_ID)
+    return ids.masked_fill(hit, OOV_ID)
+
+
+def add_grads(params: list[torch.nn.Parameter], grads: tuple) -> None:
+    for p, g in zip(params, grads):
+        if g is not None:
+            p.grad = g if p.grad is None else p.grad + g
+
+
+def batch_losses(run: RunSetup, config: RunConfig, batch: np.ndarray) -> dict[str, torch.Tensor]:
+    """Forward pass over the batch rows; the loss of every task labelled in the batch (and the masked words)."""
+    rows = run.data
+    active = [t for t in run.scored if rows.present[t][batch].any()]
+    idx = torch.from_numpy(batch).to(run.device)
+    width = int(rows.lengths_np[batch].max())
+    x = rows.ids[idx, :width]
+    gold = {t: batch_targets(rows.targets[t], idx, width) for t in active}
+    if run.masker is not None:
+        x, gold[run.masked_task] = run.masker.corrupt(x, run.generator)  # drawn on the CPU generator, on x's device
+        active.append(run.masked_task)
+    if config.word_dropout:
+        x = drop_words(x, config.word_dropout)
+    with run.autocast():
+        out = run.model(x, rows.lengths[idx], active)
+    return {t: masked_cross_entropy(out[t], gold[t], rows.class_weights[t]) for t in active}
+
+
+def optimizer_step(run: RunSetup, config: RunConfig, losses: dict[str, torch.Tensor]) -> None:
+    """Gradients from the weighting method (plus the model's own extra loss), then one step of every optimizer."""
+    extra = run.model.extra_loss()
+    run.optimizer.zero_grad(set_to_none=True)
+    extra_grads = torch.autograd.grad(extra, run.trainable, retain_graph=True, allow_unused=True) \
+        if extra is not None else ()
+    run.weighting.backward(losses)
+    add_grads(run.trainable, extra_grads)
+    if config.clip:
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.clip)
+    run.optimizer.step()
+    if run.scheduler is not None:
+        run.scheduler.step()
+    for probe in run.probes:
+        probe.after_step()
+
+
+def train_epoch(run: RunSetup, config: RunConfig, epoch: int, clock: RunClock) -> dict[str, float]:
+    """Every batch of the epoch's plan, one optimizer step each; returns each task's mean training loss."""
+    run.model.train()
+    run.weighting.start_epoch(epoch)
+    plan = epoch_plan(run.data.owned, run.data.lengths_np, config.batch_size, run.rng, config.sampling,
+                      config.sampling_alpha)
+    loss_sums = {t: torch.zeros((), device=run.device) for t in run.tasks}
+    loss_counts = dict.fromkeys(run.tasks, 0)
+    start = time.perf_counter()
+    for step, (_, batch) in enumerate(plan, 1):
+        losses = batch_losses(run, config, batch)
+        optimizer_step(run, config, losses)
+        for t, value in losses.items():
+            loss_sums[t] += value.detach()
+            loss_counts[t] += 1
+        clock.step_done(epoch, step, len(batch), start)
+    clock.epoch_done(start)
+    mean_losses = {t: float(loss_sums[t]) / loss_counts[t] for t in run.tasks if loss_counts[t]}
+    run.weighting.end_epoch(epoch, mean_losses)
+    return mean_losses
