@@ -22,6 +22,12 @@ This is a benchmark, not a test: nothing asserts a timing. ``BENCH_WORKER_LOG=FI
 
     .venv/bin/python bench/parallel_runs.py                               # synthetic-demo, 2 workers
     MTL_LAB_DATA_DIR=../shared/datasets .venv/bin/python bench/parallel_runs.py --preset absa --seeds 1 --workers 4
+    .venv/bin/python bench/parallel_runs.py --device cuda --workers 4     # on a machine with a GPU
+
+On a GPU (``--device cuda``) every worker trains on the same card (with several cards, each worker takes one:
+``studies.parallel``); ``--device cuda`` on a machine without one stops at once with a message. Frozen pretrained
+encoders (absa) keep their states in each fresh store's home (``models.state_cache``): a sentence that another
+worker already wrote there is read, not encoded again.
 """
 from __future__ import annotations
 
@@ -85,9 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="worker processes to compare with one (default 2)")
     p.add_argument("--threads", type=int, default=max(1, (os.cpu_count() or 1) - 1),
                    help="CPU threads in all, shared out between the workers (default: the cores but one)")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="where the workers train (default auto: a GPU if there is one)")
     p.add_argument("--timeout", type=float, default=3600)
     args = p.parse_args(argv)
+    if args.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            p.error("--device cuda: this torch build sees no CUDA device")
 
     spec = StudySpec.from_preset(args.preset, seeds=args.seeds)
     spec.config = {**spec.config, "device": args.device, **({"epochs": args.epochs} if args.epochs else {})}

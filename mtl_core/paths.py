@@ -3,6 +3,8 @@
 - ``MTL_LAB_HOME``: the home folder (default ``~/.mtl_lab``), created on first use.
 - ``MTL_LAB_DATA_DIR``: extra folder(s) holding datasets, one sub-folder per dataset
   (several folders: join them with ``os.pathsep``, ':' on Linux and macOS).
+- ``MTL_LAB_STATE_CACHE_MB``: how much disk the frozen encoders' states may take under ``home/states``
+  (``mtl_core.models.state_cache``; 0 keeps them in memory only).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 HOME_ENV = "MTL_LAB_HOME"
 DATA_DIR_ENV = "MTL_LAB_DATA_DIR"
+STATE_CACHE_ENV = "MTL_LAB_STATE_CACHE_MB"
 
 
 def mtl_home() -> Path:
@@ -39,6 +42,11 @@ def uploads_dir() -> Path:
     folder = mtl_home() / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def states_dir() -> Path:
+    """Where frozen pretrained encoders' states are kept on disk (``mtl_core.models.state_cache``); not created."""
+    return mtl_home() / "states"
 
 
 def store_path() -> Path:

@@ -126,3 +126,35 @@ def test_mpnet_backbone_fine_tunes_one_step():
     after = [p.detach() for p in model.parameters() if p.requires_grad][:3]
     assert any(not torch.equal(a, b) for a, b in zip(before, after))
     assert sum(p.numel() for p in model.parameters()) > 100_000_000  # MPNet-base, not MiniLM
+
+
+def test_a_frozen_encoder_runs_in_onnx_runtime_with_pytorchs_states(caplog):
+    import torch
+
+    from mtl_core.models.embedders import PretrainedEmbedder
+    from mtl_core.models.onnx_encoder import ONNX_FILE
+    itos = ["<pad>", "<oov>", "the", "food", "was", "great", "but", "service", "slow"]
+    ids, lengths = torch.tensor([[2, 3, 4, 5, 6, 7, 4, 8], [2, 7, 4, 5, 0, 0, 0, 0]]), torch.tensor([8, 4])
+    fast = PretrainedEmbedder(itos, top_layers=3).eval()
+    assert fast.precompute(ids, lengths) == 2
+    assert fast.runtime is not None and (fast.runtime.path.name == ONNX_FILE) and fast.runtime.path.is_file()
+    with torch.no_grad():
+        want = PretrainedEmbedder(itos, tune=True, top_layers=3).eval().encode(ids)  # PyTorch, never cached
+    mask = torch.arange(8)[None, :] < lengths[:, None]
+    got = fast.frozen(ids, lengths)
+    assert torch.allclose(got[mask], want[mask], atol=2e-2)  # the cache keeps bfloat16: ~0.008 steps at 2-4
+    assert float(torch.nn.functional.cosine_similarity(got[mask], want[mask], dim=-1).min()) > 0.9999
+    assert "PyTorch" not in caplog.text
+
+
+def test_without_onnx_runtime_the_frozen_encoder_runs_in_pytorch_with_a_warning(monkeypatch, caplog):
+    import sys
+
+    import torch
+
+    from mtl_core.models.embedders import PretrainedEmbedder
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails, as when it is not installed
+    embedder = PretrainedEmbedder(["<pad>", "<oov>", "the", "food"], top_layers=2).eval()
+    assert embedder.precompute(torch.tensor([[2, 3]]), torch.tensor([2])) == 1
+    assert embedder.runtime is None and not embedder.onnx
+    assert "runs in PyTorch" in caplog.text and "pip install -r requirements.txt" in caplog.text

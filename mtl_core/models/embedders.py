@@ -5,26 +5,31 @@
 offline: ``mtl_core.models.pretrained``) over the word-piece split of each word and keeps each word's FIRST piece state, so token-level
 tasks (tagging) line up with our tokens. That state is the last layer's, or the mean of the top N layers
 (``top_layers``): lower layers keep more of the word and its syntax, which helps frozen features (on ABSA,
-frozen + BiLSTM, 3 seeds: last layer 0.716-0.720, mean of the top 5 0.728-0.729). Frozen: no gradients and
-states cached per sentence (computed once); fine-tuned: its own (small) learning rate
+frozen + BiLSTM, 3 seeds: last layer 0.716-0.720, mean of the top 5 0.728-0.729). Frozen: no gradients, and each
+sentence is encoded once: its states are kept in memory and on disk (``models.state_cache``), where every run,
+worker process and later study on the same sentences reads them; ``precompute_states`` encodes a whole dataset
+in one length-sorted pass before training. Fine-tuned: its own (small) learning rate
 (``models.build.parameter_groups``).
 """
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections.abc import Callable
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pad_sequence
 
 from mtl_core.data.vocab import OOV_ID
+from mtl_core.models.onnx_encoder import OnnxEncoder
 from mtl_core.models.pretrained import encoder_folder
+from mtl_core.models.state_cache import encoder_dir, open_states, sentence_key
 
 MAX_PIECES = 6        # word pieces kept per word (its first piece's state is what we use)
 MAX_POSITIONS = 512   # the encoder's position table
 MAX_CHARS = 20        # characters of a word the character CNN reads
-CACHE_ROWS = 200_000  # frozen encoder: sentences whose states are kept
-# Frozen states per (weights, vocabulary): every run of a study in this process encodes each sentence once.
-_SHARED_CACHE: dict[tuple, OrderedDict] = {}
+PRECOMPUTE_PIECES = 4096  # word pieces per batch when a whole dataset is encoded (sorted by length: little padding)
+PRECOMPUTE_ROWS = 128     # and sentences per batch at most
+FROZEN_VARIANT = "fp32"   # how frozen states are computed (part of the disk cache's fingerprint)
 
 
 class CharCNN(nn.Module):
@@ -107,11 +112,15 @@ class PretrainedEmbedder(nn.Module):
         counts[0] = 0  # padding has no pieces
         self.register_buffer("piece_table", table, persistent=False)           # (V, K)
         self.register_buffer("piece_counts", counts, persistent=False)         # (V,)
+        self.piece_rows = table.to(torch.int32).numpy()                        # (V, K) on the CPU: cache keys
         self.dropout = nn.Dropout(dropout)
         self.out_dim = self.encoder.config.hidden_size
         self.position_local = False  # each word's state has attended to the whole sentence
-        # one cache per weights, layer mix and exact vocabulary
-        self._cache = _SHARED_CACHE.setdefault((str(path), self.top_layers, tuple(itos)), OrderedDict())
+        # frozen: states per sentence, shared with every run of this encoder and layer mix (memory, then disk)
+        self.path = path
+        self.states = None if tune else open_states(path, FROZEN_VARIANT, self.top_layers, self.out_dim)
+        self.onnx = not tune  # frozen on the CPU: run by ONNX Runtime (``onnx_encoder``), opened on first use
+        self.runtime: OnnxEncoder | None = None
 
     def pieces(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Word-piece batch for token ids (B, T): piece ids (B, P), attention mask (B, P), first piece (B, T)."""
@@ -132,9 +141,13 @@ class PretrainedEmbedder(nn.Module):
 
     def encode(self, ids: torch.Tensor) -> torch.Tensor:
         pieces, attention, first = self.pieces(ids)
-        out = self.encoder(input_ids=pieces, attention_mask=attention.long(), output_hidden_states=self.top_layers > 1)
-        states = (out.last_hidden_state if self.top_layers == 1                                  # (B, P, H)
-                  else torch.stack(out.hidden_states[-self.top_layers:]).mean(0))
+        if self.runtime is not None and pieces.device.type == "cpu":
+            layers = self.runtime(pieces, attention)                                              # (B, P, H) each
+        else:
+            out = self.encoder(input_ids=pieces, attention_mask=attention.long(),
+                               output_hidden_states=self.top_layers > 1)
+            layers = out.hidden_states if self.top_layers > 1 else (out.last_hidden_state,)
+        states = layers[-1] if self.top_layers == 1 else torch.stack(layers[-self.top_layers:]).mean(0)  # (B, P, H)
         return torch.gather(states, 1, first.unsqueeze(-1).expand(-1, -1, states.shape[-1]))    # (B, T, H)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -142,26 +155,71 @@ class PretrainedEmbedder(nn.Module):
             return self.dropout(self.encode(ids))
         return self.dropout(self.frozen(ids, lengths))
 
+    def sentence_keys(self, ids: torch.Tensor, lengths: torch.Tensor) -> list[bytes]:
+        """Each sentence's cache key: a hash of its words' pieces (the same in every study, unlike our ids)."""
+        pieces = self.piece_rows[ids.cpu().numpy()]                             # (B, T, K)
+        return [sentence_key(row[:n].tobytes()) for row, n in zip(pieces, lengths.tolist())]
+
     @torch.no_grad()
     def frozen(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Frozen encoder (kept in eval mode by ``train``: no dropout inside): each distinct sentence encoded once,
-        then cached."""
-        keys = [row[:n].numpy().tobytes() for row, n in zip(ids.cpu(), lengths.tolist())]
-        missing = [k for k, key in enumerate(keys) if key not in self._cache]
+        then read from the state cache."""
+        keys = self.sentence_keys(ids, lengths)
+        missing = self.states.missing(keys)
         if missing:
-            fresh = self.encode(ids[missing]).float()
-            for j, k in enumerate(missing):
-                self._cache[keys[k]] = fresh[j, : int(lengths[k])].to(torch.bfloat16)
-                if len(self._cache) > CACHE_ROWS:
-                    self._cache.popitem(last=False)
+            self.encode_into_cache(ids[missing], lengths[missing], [keys[k] for k in missing])
+        states = pad_sequence([self.states.get(key) for key in keys], batch_first=True)  # (B, L, H), L <= T
         out = torch.zeros(ids.shape[0], ids.shape[1], self.out_dim, device=ids.device)
-        for k, key in enumerate(keys):
-            state = self._cache[key]
-            out[k, : state.shape[0]] = state.to(out.dtype)
+        out[:, : states.shape[1]] = states.to(ids.device, out.dtype)
         return out
+
+    def encode_into_cache(self, ids: torch.Tensor, lengths: torch.Tensor, keys: list[bytes]) -> None:
+        if self.onnx and self.runtime is None and ids.device.type == "cpu":
+            self.runtime = OnnxEncoder.open(self.encoder, encoder_dir(self.path, FROZEN_VARIANT))
+            self.onnx = self.runtime is not None
+        fresh = self.encode(ids).float().cpu()                                  # (B, T, H)
+        for j, key in enumerate(keys):
+            self.states.put(key, fresh[j, : int(lengths[j])])
+
+    @torch.no_grad()
+    def precompute(self, ids: torch.Tensor, lengths: torch.Tensor,
+                   progress: Callable[[int, int], None] | None = None) -> int:
+        """Encode every sentence of ``ids`` (N, T) that has no states yet, shortest first in batches of about
+        ``PRECOMPUTE_PIECES`` word pieces, and write them to the disk cache; how many were encoded.
+        ``progress(done, total)`` after each batch."""
+        ids, lengths = ids.cpu(), lengths.cpu()
+        keys = self.sentence_keys(ids, lengths)
+        todo = torch.as_tensor(list({keys[k]: k for k in self.states.missing(keys)}.values()), dtype=torch.long)
+        pieces = (torch.from_numpy(self.piece_rows[ids[todo].numpy()] != self.pad_id).sum((1, 2)) + 2)  # + [CLS], [SEP]
+        pieces = pieces.clamp(max=MAX_POSITIONS)
+        pieces, order = pieces.sort()
+        rows, done = todo[order], 0
+        while done < len(rows):
+            stop = done + 1  # sorted: the batch's last sentence is its longest
+            while stop < min(len(rows), done + PRECOMPUTE_ROWS) and \
+                    int(pieces[stop]) * (stop + 1 - done) <= PRECOMPUTE_PIECES:
+                stop += 1
+            batch = rows[done:stop]
+            width = max(1, int(lengths[batch].max()))
+            self.encode_into_cache(ids[batch, :width].to(self.piece_table.device), lengths[batch],
+                                   [keys[k] for k in batch.tolist()])
+            done = stop
+            if progress is not None:
+                progress(done, len(rows))
+        self.states.flush()
+        return done
 
     def train(self, mode: bool = True):
         super().train(mode)
         if not self.tune:
             self.encoder.eval()
+            self.states.flush()  # between training and scoring: what this run encoded so far goes to disk
         return self
+
+
+def precompute_states(model: nn.Module, ids: torch.Tensor, lengths: torch.Tensor,
+                      progress: Callable[[int, int], None] | None = None) -> int:
+    """Encode, once and before training, every sentence of ``ids`` (N, T) for each frozen pretrained encoder in
+    ``model``, so training steps only read states; sentences encoded. Nothing to do for other backbones."""
+    return sum(m.precompute(ids, lengths, progress) for m in model.modules()
+               if isinstance(m, PretrainedEmbedder) and not m.tune)
