@@ -26,11 +26,6 @@ class Status(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
 
-    @property
-    def settled(self) -> bool:
-        """Whether nothing more will happen to it unless a person retries it."""
-        return self in SETTLED
-
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)               # waiting or training: what a worker may still pick up
 SETTLED = (Status.DONE, Status.FAILED, Status.CANCELLED)

@@ -1,9 +1,10 @@
 """The files a study writes for the command line: summary, transfer, relatedness tables, predictions."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from mtl_core.results.export import write_csv
 
 if TYPE_CHECKING:
     from mtl_core.results.study_results import StudyResults
@@ -11,7 +12,6 @@ if TYPE_CHECKING:
 
 def write_summary(results: StudyResults, out: Path) -> list[dict]:
     """summary.csv; returns its rows."""
-    from mtl_core.results.export import write_csv
     from mtl_core.results.summary import COLUMNS, summary_rows
 
     rows = summary_rows(results)
@@ -21,7 +21,6 @@ def write_summary(results: StudyResults, out: Path) -> list[dict]:
 
 def write_transfer(results: StudyResults, out: Path) -> list[dict]:
     """transfer.csv beside summary.csv when the study ran pairs; returns the transfer rows (none without pairs)."""
-    from mtl_core.results.export import write_csv
     from mtl_core.results.transfer import TRANSFER_COLUMNS, transfer_matrix
 
     rows = transfer_matrix(results)
@@ -40,7 +39,6 @@ def write_relatedness(results: StudyResults, transfer: list[dict], out: Path) ->
         estimate_agreement,
         pair_points,
     )
-    from mtl_core.results.export import write_csv
     from mtl_core.results.grouping import COLUMNS as GROUPING_COLUMNS
     from mtl_core.results.grouping import grouping_rows
 
@@ -55,6 +53,9 @@ def write_relatedness(results: StudyResults, transfer: list[dict], out: Path) ->
     if estimates:
         written.append(write_csv(estimates, out / "estimates.csv", AGREEMENT_COLUMNS))
     return written
+
+
+PREDICTION_COLUMNS = ["row", "text", "gold", "predicted"]
 
 
 def write_predictions(stored: StudyResults, results: dict, folder: Path) -> None:
@@ -80,7 +81,5 @@ def write_predictions(stored: StudyResults, results: dict, folder: Path) -> None
                         fh.writelines(f"{w} {g} {p}\n" for w, g, p in zip(words, gold, pred))
                         fh.write("\n")
             else:
-                with open(f"{stem}.csv", "w", newline="", encoding="utf-8") as fh:
-                    w = csv.writer(fh)
-                    w.writerow(["row", "text", "gold", "predicted"])
-                    w.writerows([row, corpus.texts[row], gold, pred] for row, gold, pred in items)
+                write_csv([{"row": row, "text": corpus.texts[row], "gold": gold, "predicted": pred}
+                           for row, gold, pred in items], f"{stem}.csv", PREDICTION_COLUMNS)

@@ -7,8 +7,9 @@ tasks (tagging) line up with our tokens. That state is the last layer's, or the 
 (``top_layers``): lower layers keep more of the word and its syntax, which helps frozen features (on ABSA,
 frozen + BiLSTM, 3 seeds: last layer 0.716-0.720, mean of the top 5 0.728-0.729). Frozen: no gradients, and each
 sentence is encoded once: its states are kept in memory and on disk (``models.state_cache``), where every run,
-worker process and later study on the same sentences reads them; ``precompute_states`` encodes a whole dataset
-in one length-sorted pass before training. Fine-tuned: its own (small) learning rate
+worker process and later study on the same sentences reads them. Training encodes the sentences a batch needs
+when it first meets them; ``precompute_states`` encodes a whole dataset in one length-sorted pass (used by
+bench/first_result.py; not yet called by the trainer). Fine-tuned: its own (small) learning rate
 (``models.build.parameter_groups``).
 """
 from __future__ import annotations
