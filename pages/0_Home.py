@@ -9,7 +9,7 @@ import streamlit as st
 
 from mtl_core.results.gains import lead_rows, study_deltas
 from mtl_core.results.summary import summary_rows
-from ui.charts.scores import comparison_chart
+from mtl_core.charts.scores import comparison_chart
 from ui.common import NUM, get_store, pick_results, plain, sidebar
 from ui.presets import presets_ui
 

@@ -11,7 +11,7 @@ from mtl_core.data import catalog, library
 from mtl_core.data.sources import load_source
 from mtl_core.errors import MTLLabError
 from mtl_core.paths import DATA_DIR_ENV
-from ui.charts.data import label_chart
+from mtl_core.charts.data import label_chart
 from ui.common import get_store, plain, sidebar
 
 st.set_page_config(page_title="MTL Lab · Data", page_icon="🧪", layout="wide")

@@ -12,7 +12,7 @@ from mtl_core.studies.queue import (
     live_workers,
 )
 from mtl_core.studies.submit import requeue_study
-from ui.charts.scores import curves_chart
+from mtl_core.charts.scores import curves_chart
 from ui.common import get_store, pick_study, plain, sidebar
 
 st.set_page_config(page_title="Train · MTL Lab", page_icon="🧪", layout="wide")

@@ -12,9 +12,9 @@ from mtl_core.results.methods import comparable_studies, method_rows
 from mtl_core.results.study_results import StudyResults
 from mtl_core.results.summary import COLUMNS, auxiliary_rows, describe_method, summary_rows
 from mtl_core.results.transfer import TRANSFER_COLUMNS, transfer_matrix
-from ui.charts.export import ExportError, figure_html, figure_png
-from ui.charts.relations import settings_chart, transfer_heatmap
-from ui.charts.scores import comparison_chart, curves_chart, methods_chart
+from mtl_core.charts.export import ExportError, figure_html, figure_png
+from mtl_core.charts.relations import settings_chart, transfer_heatmap
+from mtl_core.charts.scores import comparison_chart, curves_chart, methods_chart
 from ui.common import NUM, get_store, pick_results, plain, sidebar
 from ui.relatedness import chart_with_help, relatedness_ui
 

@@ -6,7 +6,7 @@ import streamlit as st
 
 from mtl_core.errors import MTLLabError
 from mtl_core.predict import Predictor, load_predictor, runs_with_models
-from ui.charts.data import prediction_chart
+from mtl_core.charts.data import prediction_chart
 from ui.common import NUM, get_store, pick_study, plain, sidebar
 
 st.set_page_config(page_title="MTL Lab · Predict", page_icon="🧪", layout="wide")

@@ -10,9 +10,9 @@ from mtl_core.results.summary import summary_rows
 from mtl_core.status import ACTIVE, Status
 from mtl_core.studies.playground import BASE_CUES, playground_spec
 from mtl_core.studies.submit import queue_study
-from ui.charts.playground import conflict_chart, cosine_chart
-from ui.charts.relations import settings_chart
-from ui.charts.scores import comparison_chart
+from mtl_core.charts.playground import conflict_chart, cosine_chart
+from mtl_core.charts.relations import settings_chart
+from mtl_core.charts.scores import comparison_chart
 from ui.common import NUM, get_store, plain, sidebar
 
 st.set_page_config(page_title="Playground · MTL Lab", page_icon="🧪", layout="wide")

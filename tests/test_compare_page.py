@@ -15,8 +15,8 @@ from mtl_core.results.gains import HELPS, HURTS, UNCLEAR
 from mtl_core.results.study_results import StudyResults
 from mtl_core.results.transfer import transfer_matrix
 from mtl_core.store import Store
-from ui.charts.export import ExportError, figure_png
-from ui.charts.relations import transfer_heatmap
+from mtl_core.charts.export import ExportError, figure_png
+from mtl_core.charts.relations import transfer_heatmap
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Compare.py")
 TASKS = ["base", "related", "conflicting"]

@@ -197,7 +197,7 @@ def test_a_cascade_over_auxiliary_levels_predicts_with_the_trained_levels(isolat
 
 def test_methods_compare_puts_studies_of_the_same_tasks_side_by_side(isolated_home):
     from mtl_core.results.methods import comparable_studies, method_rows
-    from ui.charts.scores import methods_chart
+    from mtl_core.charts.scores import methods_chart
 
     store = Store()
     ids = []

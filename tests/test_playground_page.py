@@ -9,7 +9,7 @@ from mtl_core.results.study_results import StudyResults
 from mtl_core.store import Store
 from mtl_core.studies.execute import run_study
 from mtl_core.studies.playground import playground_spec
-from ui.charts.playground import conflict_chart, cosine_chart
+from mtl_core.charts.playground import conflict_chart, cosine_chart
 
 SLIDERS = ("pg_overlap", "pg_contra", "pg_noise", "pg_n_a", "pg_n_b")
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from studies import tiny_study
 
 from mtl_core.store import Store
-from ui.charts.relations import (
+from mtl_core.charts.relations import (
     INTERFERENCE,
     NEUTRAL,
     SYNERGY,

@@ -16,7 +16,7 @@ from mtl_core.results.estimate_quality import estimate_agreement, pair_points
 from mtl_core.results.grouping import recommend
 from mtl_core.results.interference import study_gradient_curves
 from mtl_core.results.study_results import StudyResults
-from ui.charts.relations import (
+from mtl_core.charts.relations import (
     ESTIMATE_LABELS,
     affinity_heatmap,
     conflict_over_time,

@@ -8,8 +8,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.charts.playground import _per_epoch, cosine_chart
-from ui.charts.scores import COLORS
+from mtl_core.charts.playground import _per_epoch, cosine_chart
+from mtl_core.charts.scores import COLORS
 
 SYNERGY, INTERFERENCE, NEUTRAL = "#2166ac", "#b2182b", "#888888"  # RdBu's two ends (as the heatmaps), grey
 ESTIMATE_LABELS = {"grad_cosine": "gradient cosine (shared encoder)",  # estimate_quality.ESTIMATES
