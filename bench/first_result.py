@@ -3,11 +3,13 @@ side by side; and the frozen pretrained encoder's speed, as it was and as it is.
 
 What is measured
     Studies: ``python -m mtl_core study --preset P --plan all --seeds 1`` (one multitask run: the first result a
-    user sees), each in a new process, wall clock from start to exit, and to the first run's result line.
+    user sees), each in a new process, wall clock from start to exit, and to the first run's result line; and its
+    CPU seconds (what the wall clock would be alone on one core: on a shared machine, the steadier figure).
     cold: a fresh, empty MTL_LAB_HOME. warm: a second study on the same data in that home, in a new process
     (nothing in memory; what the cold study left on disk is all it can reuse). For presets with a frozen
     pretrained encoder (absa), the states the cold study encoded are on disk (``mtl_core.models.state_cache``);
-    the table counts the sentences each study encoded (shards written), and the warm one must encode none.
+    the table counts the sentences each study encoded (shards written), and the warm one must encode none (it
+    does not even load the encoder's weights: ``models.embedders.frozen_encoder``).
     Encoding: sentences/s of the frozen encoder (MiniLM, mean of the top 5 layers: the absa preset) on the same
     sample of ABSA sentences, three ways, alternating, median of --repeats:
       before   PyTorch, in the trainer's batches (32 sentences, length-bucketed), as runs encoded until now
@@ -63,8 +65,19 @@ def sentences_on_disk(home: Path) -> tuple[int, int]:
     return len(shards), total
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of this process' finished children; NaN where the OS does not say (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return float("nan")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed_study(preset: str, home: Path, data_dir: str | None, extra: list[str]) -> dict:
-    """One study in a new process: wall seconds to exit and to its first run's result line; shards it wrote."""
+    """One study in a new process: wall seconds to exit and to its first run's result line, CPU seconds (on a
+    shared machine the wall clock also counts other people's work), shards it wrote."""
     env = dict(os.environ, **{HOME_ENV: str(home), "PYTHONUNBUFFERED": "1"})
     if data_dir:
         env[DATA_DIR_ENV] = data_dir
@@ -72,6 +85,7 @@ def timed_study(preset: str, home: Path, data_dir: str | None, extra: list[str])
     command = [sys.executable, "-m", "mtl_core", "study", "--preset", preset, "--plan", "all", "--seeds", "1",
                *extra, str(home / f"out-{time.time_ns()}")]
     first, lines = None, []
+    cpu = children_cpu()
     start = time.perf_counter()
     with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True) as process:
@@ -84,7 +98,7 @@ def timed_study(preset: str, home: Path, data_dir: str | None, extra: list[str])
         raise SystemExit(f"{preset}: the study failed:\n{''.join(lines[-20:])}")
     after = sentences_on_disk(home)
     return {"seconds": seconds, "first": first or seconds, "shards": after[0] - before[0],
-            "encoded": after[1] - before[1]}
+            "encoded": after[1] - before[1], "cpu": children_cpu() - cpu}
 
 
 def studies(presets: list[str], data_dir: str | None, extra: list[str]) -> list[tuple[str, dict, dict]]:
@@ -94,17 +108,21 @@ def studies(presets: list[str], data_dir: str | None, extra: list[str]) -> list[
             cold = timed_study(preset, Path(home), data_dir, extra)
             warm = timed_study(preset, Path(home), data_dir, extra)
         rows.append((preset, cold, warm))
-        print(f"  {preset}: cold {cold['seconds']:.1f} s, warm {warm['seconds']:.1f} s", flush=True)
+        print(f"  {preset}: cold {cold['seconds']:.1f} s ({cold['cpu']:.1f} CPU s), warm {warm['seconds']:.1f} s "
+              f"({warm['cpu']:.1f} CPU s)", flush=True)
     return rows
 
 
 def print_studies(rows: list[tuple[str, dict, dict]]) -> None:
     print(f"\n{'preset':<15} {'cold s':>7} {'warm s':>7} {'warm/cold':>9} {'1st result cold s':>17} "
-          f"{'1st result warm s':>17} {'sentences encoded cold / warm':>30}")
+          f"{'1st result warm s':>17} {'CPU s cold / warm':>17} {'CPU warm/cold':>13} "
+          f"{'sentences encoded cold / warm':>30}")
     for preset, cold, warm in rows:
         encoded = f"{cold['encoded']} / {warm['encoded']}"
+        cpu = f"{cold['cpu']:.1f} / {warm['cpu']:.1f}"
         print(f"{preset:<15} {cold['seconds']:>7.1f} {warm['seconds']:>7.1f} {warm['seconds'] / cold['seconds']:>9.2f} "
-              f"{cold['first']:>17.1f} {warm['first']:>17.1f} {encoded:>30}")
+              f"{cold['first']:>17.1f} {warm['first']:>17.1f} {cpu:>17} {warm['cpu'] / cold['cpu']:>13.2f} "
+              f"{encoded:>30}")
 
 
 def encoding(sample: int, repeats: int, data_dir: str | None) -> None:

@@ -1,6 +1,7 @@
 """Frozen encoder states on disk (``mtl_core.models.state_cache``): encoded once, then read by a second process
 and a later study with another vocabulary; a damaged file is rebuilt; another layer mix or changed weights miss;
-the folder stays under its size limit; a writer that fails leaves no half file."""
+the folder stays under its size limit; a writer that fails leaves no half file; a run computes its dataset's
+states before training, and the next run neither encodes nor loads the encoder."""
 from __future__ import annotations
 
 import os
@@ -62,11 +63,13 @@ emb = PretrainedEmbedder(itos, top_layers=2).eval()
 emb.encode = lambda ids: (_ for _ in ()).throw(AssertionError("the encoder ran"))
 print("encoded", emb.precompute(ids, lengths))
 torch.save(emb.frozen(ids, lengths), sys.argv[1])
+from mtl_core.models import embedders
+print("encoders loaded", len(embedders._FROZEN))  # all on disk: the Transformer's weights are never read
 """
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "got.pt")], cwd=REPO, env=dict(os.environ),
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
-    assert "encoded 0" in done.stdout
+    assert "encoded 0" in done.stdout and "encoders loaded 0" in done.stdout
     assert torch.equal(torch.load(tmp_path / "got.pt"), torch.load(tmp_path / "want.pt"))
 
 
@@ -174,3 +177,36 @@ def test_a_limit_of_zero_keeps_states_in_memory_only_and_a_bad_limit_is_refused(
     monkeypatch.setenv(STATE_CACHE_ENV, "lots")
     with pytest.raises(ConfigError, match=f"{STATE_CACHE_ENV}.*'lots'"):
         state_cache.limit_bytes()
+
+
+def test_a_run_computes_its_datasets_states_before_training_and_the_next_run_reuses_them(monkeypatch):
+    from mtl_core.data.encode import encode
+    from mtl_core.data.splits import Split
+    from mtl_core.data.vocab import Vocabulary
+    from mtl_core.models import embedders
+    from mtl_core.tasks import TaskSpec
+    from mtl_core.training.config import RunConfig
+    from mtl_core.training.setup import set_up_run
+    from mtl_core.training.trainer import train_run
+
+    words = [s.split() for s in ("the food was great", "service was slow", "the service was great and fast",
+                                 "food slow", "great food and service", "the food was slow", "slow and great",
+                                 "the service")]
+    specs = {"polarity": TaskSpec("polarity", labels=["neg", "pos"])}
+    vocab = Vocabulary.build(words)
+    data = encode(words, {"polarity": ["pos", "neg", "pos", "neg", "pos", "neg", "pos", "neg"]}, specs, vocab, 16)
+    split = Split(train=[0, 1, 2, 3], val=[4, 5], test=[6, 7], seed=0, method="fixed")
+    config = RunConfig.from_dict({"backbone": "minilm", "pretrained_layers": 2, "epochs": 1, "batch_size": 4,
+                                  "hidden": 8, "device": "cpu"})
+    embedders._FROZEN.clear()
+    set_up_run(data, specs, split, config, 0, len(vocab), itos=vocab.itos)  # before the first training step:
+    stored = {key for path in shard_files() for key in state_cache.Shard(path, 384).spans}
+    assert len(stored) == len(words)  # every row's states, validation and test rows included, on disk
+    assert embedders._FROZEN  # the cold run loaded the Transformer to encode them
+    # A new process, a new run: every state is on disk, so the Transformer is neither run nor even loaded.
+    state_cache._CACHES.clear()
+    embedders._FROZEN.clear()
+    monkeypatch.setattr(PretrainedEmbedder, "encode", lambda self, ids: pytest.fail("the encoder ran"))
+    train_run(data, specs, split, config, 1, len(vocab), itos=vocab.itos)
+    assert not embedders._FROZEN
+    assert {key for path in shard_files() for key in state_cache.Shard(path, 384).spans} == stored

@@ -7,14 +7,17 @@ tasks (tagging) line up with our tokens. That state is the last layer's, or the 
 (``top_layers``): lower layers keep more of the word and its syntax, which helps frozen features (on ABSA,
 frozen + BiLSTM, 3 seeds: last layer 0.716-0.720, mean of the top 5 0.728-0.729). Frozen: no gradients, and each
 sentence is encoded once: its states are kept in memory and on disk (``models.state_cache``), where every run,
-worker process and later study on the same sentences reads them. Training encodes the sentences a batch needs
-when it first meets them; ``precompute_states`` encodes a whole dataset in one length-sorted pass (used by
-bench/first_result.py; not yet called by the trainer). Fine-tuned: its own (small) learning rate
-(``models.build.parameter_groups``).
+worker process and later study on the same sentences reads them. Each run starts with ``precompute_states``
+(``training.setup.set_up_run``): the dataset's sentences not on disk yet, encoded in one length-sorted pass; a
+later run or study finds them all and encodes nothing. The frozen Transformer's weights are loaded only then, once
+per process (``frozen_encoder``): a run whose states are all on disk never loads them. Fine-tuned: the embedder's
+own copy, with its own (small) learning rate (``models.build.parameter_groups``).
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -31,6 +34,20 @@ MAX_CHARS = 20        # characters of a word the character CNN reads
 PRECOMPUTE_PIECES = 4096  # word pieces per batch when a whole dataset is encoded (sorted by length: little padding)
 PRECOMPUTE_ROWS = 128     # and sentences per batch at most
 FROZEN_VARIANT = "fp32"   # how frozen states are computed (part of the disk cache's fingerprint)
+_FROZEN: dict[tuple[str, str], nn.Module] = {}  # (model folder, device) -> its frozen Transformer, in this process
+_FROZEN_LOCK = threading.Lock()                 # the app's threads may ask for one at once
+
+
+def frozen_encoder(path: Path, device: torch.device) -> nn.Module:
+    """The Transformer at ``path`` in eval mode without gradients, loaded once per process and device and shared
+    by every frozen embedder of every run (MiniLM: ~1-2 s and 90 MB each time it was loaded per run)."""
+    from transformers import AutoModel  # heavy: imported only when a sentence has to be encoded
+    key = (str(Path(path).resolve()), str(device))
+    with _FROZEN_LOCK:
+        if key not in _FROZEN:
+            model = AutoModel.from_pretrained(str(path), local_files_only=True)
+            _FROZEN[key] = model.requires_grad_(False).eval().to(device)
+        return _FROZEN[key]
 
 
 class CharCNN(nn.Module):
@@ -91,7 +108,7 @@ class PretrainedEmbedder(nn.Module):
         """``path``: a Hugging Face model folder (default: MiniLM's, ``mtl_core.models.pretrained.encoder_folder``)."""
         super().__init__()
         from transformers import (  # heavy: imported only when this backbone is chosen
-            AutoModel,
+            AutoConfig,
             AutoTokenizer,
         )
         from transformers.utils import logging as hf_logging
@@ -99,15 +116,19 @@ class PretrainedEmbedder(nn.Module):
         hf_logging.disable_progress_bar()
         path = path or encoder_folder("minilm")
         tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        self.encoder = AutoModel.from_pretrained(str(path), local_files_only=True)
+        config = AutoConfig.from_pretrained(str(path), local_files_only=True)
         self.tune = tune
-        self.top_layers = min(top_layers, self.encoder.config.num_hidden_layers)
-        self.encoder.requires_grad_(tune)
+        if tune:  # this run's own copy, trained; frozen: the process' shared one (``encoder``), loaded when needed
+            from transformers import AutoModel
+            # straight into _modules (add_module refuses a name the ``encoder`` property takes): saved as "encoder.*"
+            self._modules["encoder"] = AutoModel.from_pretrained(str(path), local_files_only=True)
+        self.top_layers = min(top_layers, config.num_hidden_layers)
         self.cls_id, self.sep_id, self.pad_id = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
         table = torch.full((len(itos), MAX_PIECES), self.pad_id, dtype=torch.long)
         counts = torch.ones(len(itos), dtype=torch.long)
-        for i, word in enumerate(itos):
-            pieces = tokenizer(word, add_special_tokens=False)["input_ids"][:MAX_PIECES] or [tokenizer.unk_token_id]
+        split = tokenizer(list(itos), add_special_tokens=False)["input_ids"]  # one call for the vocabulary
+        for i, pieces in enumerate(split):
+            pieces = pieces[:MAX_PIECES] or [tokenizer.unk_token_id]
             table[i, : len(pieces)] = torch.tensor(pieces)
             counts[i] = len(pieces)
         counts[0] = 0  # padding has no pieces
@@ -115,13 +136,21 @@ class PretrainedEmbedder(nn.Module):
         self.register_buffer("piece_counts", counts, persistent=False)         # (V,)
         self.piece_rows = table.to(torch.int32).numpy()                        # (V, K) on the CPU: cache keys
         self.dropout = nn.Dropout(dropout)
-        self.out_dim = self.encoder.config.hidden_size
+        self.out_dim = config.hidden_size
         self.position_local = False  # each word's state has attended to the whole sentence
         # frozen: states per sentence, shared with every run of this encoder and layer mix (memory, then disk)
         self.path = path
         self.states = None if tune else open_states(path, FROZEN_VARIANT, self.top_layers, self.out_dim)
         self.onnx = not tune  # frozen on the CPU: run by ONNX Runtime (``onnx_encoder``), opened on first use
         self.runtime: OnnxEncoder | None = None
+
+    @property
+    def encoder(self) -> nn.Module:
+        """The Transformer: fine-tuned, this embedder's own (saved with the run); frozen, the process' shared copy,
+        loaded on first use (``frozen_encoder``)."""
+        if self.tune:
+            return self._modules["encoder"]
+        return frozen_encoder(self.path, self.piece_table.device)
 
     def pieces(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Word-piece batch for token ids (B, T): piece ids (B, P), attention mask (B, P), first piece (B, T)."""
@@ -163,8 +192,8 @@ class PretrainedEmbedder(nn.Module):
 
     @torch.no_grad()
     def frozen(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Frozen encoder (kept in eval mode by ``train``: no dropout inside): each distinct sentence encoded once,
-        then read from the state cache."""
+        """Frozen encoder (the shared one, always in eval mode: no dropout inside): each distinct sentence encoded
+        once, then read from the state cache."""
         keys = self.sentence_keys(ids, lengths)
         missing = self.states.missing(keys)
         if missing:
@@ -176,7 +205,7 @@ class PretrainedEmbedder(nn.Module):
 
     def encode_into_cache(self, ids: torch.Tensor, lengths: torch.Tensor, keys: list[bytes]) -> None:
         if self.onnx and self.runtime is None and ids.device.type == "cpu":
-            self.runtime = OnnxEncoder.open(self.encoder, encoder_dir(self.path, FROZEN_VARIANT))
+            self.runtime = OnnxEncoder.open(lambda: self.encoder, encoder_dir(self.path, FROZEN_VARIANT))
             self.onnx = self.runtime is not None
         fresh = self.encode(ids).float().cpu()                                  # (B, T, H)
         for j, key in enumerate(keys):
@@ -212,8 +241,7 @@ class PretrainedEmbedder(nn.Module):
 
     def train(self, mode: bool = True):
         super().train(mode)
-        if not self.tune:
-            self.encoder.eval()
+        if not self.tune:  # the shared frozen encoder is no submodule: it stays in eval mode (no dropout inside)
             self.states.flush()  # between training and scoring: what this run encoded so far goes to disk
         return self
 

@@ -13,6 +13,7 @@ import logging
 import os
 import uuid
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -76,8 +77,9 @@ class OnnxEncoder:
         self.path = path
 
     @classmethod
-    def open(cls, encoder: nn.Module, folder: Path) -> OnnxEncoder | None:
-        """The encoder exported into ``folder`` (once) and ready to run; None, with a warning, if it cannot be."""
+    def open(cls, load: Callable[[], nn.Module], folder: Path) -> OnnxEncoder | None:
+        """The encoder exported into ``folder`` (once; ``load()`` gives the PyTorch encoder, called only to export
+        it) and ready to run; None, with a warning, if it cannot be."""
         try:
             import onnx  # noqa: F401  (torch's exporter writes through it)
             import onnxruntime  # noqa: F401
@@ -89,7 +91,7 @@ class OnnxEncoder:
         for _ in range(2):  # a file that will not open is exported again, once
             try:
                 if not path.is_file():
-                    export(encoder, path)
+                    export(load(), path)
                 session(path, torch.get_num_threads())
                 return cls(path)
             except Exception as exc:  # noqa: BLE001  (whatever the exporter or runtime refuses, PyTorch still runs)
