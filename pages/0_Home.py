@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mtl_core.results.gains import lead_rows, study_deltas
+from mtl_core.results.gains import SETTING_DELTA_COLUMNS, lead_rows, paired_deltas
 from mtl_core.results.summary import summary_rows
 from mtl_core.charts.scores import comparison_chart
 from ui.common import NUM, get_store, pick_results, plain, sidebar
@@ -65,8 +65,9 @@ left, right = st.columns([3, 1])
 left.plotly_chart(comparison_chart(lead_rows(rows, lead)), key="home_chart")
 right.markdown(EXPLAIN)
 
-st.subheader("Does learning together help? (all tasks − alone, paired by seed)")
-st.dataframe(pd.DataFrame(study_deltas(results)), hide_index=True, key="home_deltas",
-             column_config={c: NUM for c in ("single", "all", "delta", "ci_low", "ci_high")})
+st.subheader("Does learning together help? (together − alone, paired by seed)")
+deltas = paired_deltas(results.scores, lead)  # all tasks together, and each partner on its own (pairs plan)
+st.dataframe(pd.DataFrame(deltas, columns=SETTING_DELTA_COLUMNS), hide_index=True, key="home_deltas",
+             column_config={c: NUM for c in ("single", "multitask", "delta", "ci_low", "ci_high")})
 st.caption("\"helps\" / \"hurts\" only when the 95% CI of the per-seed difference excludes 0.")
 st.page_link("pages/4_Compare.py", label="Open this study on the Compare page", icon="📊")

@@ -109,11 +109,17 @@ def test_predict_page_shows_every_tasks_prediction(finished, store):
     assert "Type a sentence" in at.info[0].value
     at.text_area(key="predict_text").input("bazovi bape balofe satipe vigape huzo").run()
     assert not at.exception
-    table = at.dataframe[0].value
+    scores, table = at.dataframe[0].value, at.dataframe[1].value
+    assert list(scores["task"]) == ["base", "related"]  # the run's own test scores, stored with it
+    assert ((scores["accuracy"] > 0) & (scores["accuracy"] <= 1)).all()
+    assert "applies? accuracy" not in scores  # synthetic tasks apply to every sentence
     assert list(table["task"]) == ["base", "related"]
-    assert set(table["prediction"]) <= {"neg", "pos"}
+    assert set(table["answer"]) <= {"neg", "pos"}
+    assert set(table["applies? P"]) == {"always"}
     assert ((table["confidence"] >= 0.5) & (table["confidence"] <= 1)).all()
     assert len(at.get("plotly_chart")) == 1
+    side = at.dataframe[2].value  # alone vs together: each task's single run beside the run of both
+    assert list(side["task"]) == ["base", "related"] and set(side["together"]) <= {"neg", "pos"}
     at.selectbox(key="predict_run").select_index(0).run()  # the 'base' task alone
     assert not at.exception
     assert list(at.dataframe[0].value["task"]) == ["base"]

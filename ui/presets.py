@@ -8,7 +8,8 @@ from mtl_core.store import Store
 from mtl_core.studies.presets import load_presets, preset_problem
 from mtl_core.studies.spec import StudySpec
 
-ONE_CLICK = ("synthetic-demo", "absa", "yelp-amazon")
+ONE_CLICK = ("classroom-demo", "synthetic-demo", "absa", "yelp-amazon")
+DEFAULT_SEEDS = 3  # a preset that names no seed count
 
 
 def submit(spec: StudySpec, store: Store) -> str:
@@ -29,7 +30,7 @@ def presets_ui(store: Store) -> None:
         preset = presets[name]
         with column.container(border=True):
             st.markdown(f"**{preset['title']}**")
-            st.caption(preset["description"])
+            st.caption(preset["description"] + (f" Measured: {preset['time']}." if preset.get("time") else ""))
             problem = preset_problem(name)
             if problem:
                 st.warning(f"Needs the {preset['dataset']} dataset, which is not on this machine yet.")
@@ -37,9 +38,10 @@ def presets_ui(store: Store) -> None:
                     st.caption(problem)
                 st.page_link("pages/1_Data.py", label="Fetch or import it on the Data page", icon="📥")
                 continue
-            if st.button("Start (3 seeds)", key=f"preset_{name}", type="primary"):
+            seeds = preset.get("seeds", DEFAULT_SEEDS)
+            if st.button(f"Start ({seeds} seeds)", key=f"preset_{name}", type="primary"):
                 try:
-                    study_id = submit(StudySpec.from_preset(name, seeds=3), store)
+                    study_id = submit(StudySpec.from_preset(name, seeds=seeds), store)
                 except MTLLabError as exc:
                     st.error(str(exc))
                 else:

@@ -17,9 +17,19 @@ if TYPE_CHECKING:  # a run's settings are only read here: training, which builds
     from mtl_core.training.config import RunConfig
 
 
+def applies_tasks(specs: dict[str, TaskSpec]) -> frozenset:
+    """The tasks whose model learns whether a text concerns them at all (an ``applies`` detector on the head):
+    the primary sentence tasks whose absent label means "not about this" (``TaskSpec.absent_label``, e.g. an
+    ABSA aspect a sentence does not mention). Every other task applies to every text of its data."""
+    return frozenset(t for t, s in specs.items()
+                     if s.absent_label and s.kind != TAGGING and not s.auxiliary and not s.predicts_next)
+
+
 def model_parts(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
                 vectors: torch.Tensor | None = None, itos: list[str] | None = None,
                 adversarial: frozenset = frozenset(), known_words: int | None = None) -> ModelParts:
+    detect = applies_tasks(tasks)
+
     def head(task: str, in_dim: int, past: tuple = ()) -> nn.Module:
         spec = tasks[task]
         classes = max(2, spec.num_classes)
@@ -28,6 +38,8 @@ def model_parts(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
         else:
             head_cls = TokenTagger if spec.kind == TAGGING else SENTENCE_HEADS[config.head]
             made = head_cls(in_dim, classes, config.dropout)
+            if task in detect:
+                made.with_applies(in_dim, config.dropout)
         return ReversedHead(made, config.reversal_scale) if task in adversarial else made
 
     return ModelParts(specs=tasks, config=config,
@@ -48,7 +60,7 @@ def build_model(tasks: dict[str, TaskSpec], vocab_size: int, config: RunConfig,
 
 def parameter_groups(model: nn.Module, config: RunConfig) -> list[dict]:
     """Optimizer groups: a fine-tuned pretrained encoder learns at ``pretrained_lr``, everything else at ``lr``."""
-    pretrained = [p for m in model.modules() if isinstance(m, PretrainedEmbedder)
+    pretrained = [p for m in model.modules() if isinstance(m, PretrainedEmbedder) and m.tune
                   for p in m.encoder.parameters() if p.requires_grad]
     ids = {id(p) for p in pretrained}
     rest = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]

@@ -7,6 +7,8 @@ import numpy as np
 import torch
 
 from mtl_core.data.vocab import OOV_ID, PAD_ID
+from mtl_core.models.heads import applies_logits
+from mtl_core.training.applies import applies_loss
 from mtl_core.training.config import RunConfig
 from mtl_core.training.losses import masked_cross_entropy
 from mtl_core.training.progress import RunClock
@@ -26,10 +28,13 @@ def add_grads(params: list[torch.nn.Parameter], grads: tuple) -> None:
             p.grad = g if p.grad is None else p.grad + g
 
 
-def batch_losses(run: RunSetup, config: RunConfig, batch: np.ndarray) -> dict[str, torch.Tensor]:
-    """Forward pass over the batch rows; the loss of every task labelled in the batch (and the masked words)."""
+def batch_losses(run: RunSetup, config: RunConfig,
+                 batch: np.ndarray) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+    """Forward pass over the batch rows; the loss of every task labelled in the batch (and the masked words), and
+    the applies detectors' loss (None when the run has none: see ``training.applies``)."""
     rows = run.data
     active = [t for t in run.scored if rows.present[t][batch].any()]
+    ran = [t for t in run.scored if t in active or t in rows.applies]  # a detector learns from every row
     idx = torch.from_numpy(batch).to(run.device)
     width = int(rows.lengths_np[batch].max())
     x = rows.ids[idx, :width]
@@ -37,20 +42,25 @@ def batch_losses(run: RunSetup, config: RunConfig, batch: np.ndarray) -> dict[st
     if run.masker is not None:
         x, gold[run.masked_task] = run.masker.corrupt(x, run.generator)  # drawn on the CPU generator, on x's device
         active.append(run.masked_task)
+        ran.append(run.masked_task)
     if config.word_dropout:
         x = drop_words(x, config.word_dropout)
     with run.autocast():
-        out = run.model(x, rows.lengths[idx], active)
-    return {t: masked_cross_entropy(out[t], gold[t], rows.class_weights[t]) for t in active}
+        out = run.model(x, rows.lengths[idx], ran)
+    detected = applies_loss(applies_logits(run.model, ran), rows.present, batch)
+    return {t: masked_cross_entropy(out[t], gold[t], rows.class_weights[t]) for t in active}, detected
 
 
-def optimizer_step(run: RunSetup, config: RunConfig, losses: dict[str, torch.Tensor]) -> None:
-    """Gradients from the weighting method (plus the model's own extra loss), then one step of every optimizer."""
-    extra = run.model.extra_loss()
+def optimizer_step(run: RunSetup, config: RunConfig, losses: dict[str, torch.Tensor],
+                   detected: torch.Tensor | None = None) -> None:
+    """Gradients from the weighting method, plus those of the losses it does not weigh (the model's own extra
+    loss, the applies detectors' loss), then one step of every optimizer."""
+    extra = [loss for loss in (run.model.extra_loss(), detected) if loss is not None]
     run.optimizer.zero_grad(set_to_none=True)
-    extra_grads = torch.autograd.grad(extra, run.trainable, retain_graph=True, allow_unused=True) \
-        if extra is not None else ()
-    run.weighting.backward(losses)
+    extra_grads = torch.autograd.grad(sum(extra), run.trainable, retain_graph=True, allow_unused=True) \
+        if extra else ()
+    if losses:  # a batch of rows that no task labels trains the detectors only
+        run.weighting.backward(losses)
     add_grads(run.trainable, extra_grads)
     if config.clip:
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.clip)
@@ -71,8 +81,8 @@ def train_epoch(run: RunSetup, config: RunConfig, epoch: int, clock: RunClock) -
     loss_counts = dict.fromkeys(run.tasks, 0)
     start = time.perf_counter()
     for step, (_, batch) in enumerate(plan, 1):
-        losses = batch_losses(run, config, batch)
-        optimizer_step(run, config, losses)
+        losses, detected = batch_losses(run, config, batch)
+        optimizer_step(run, config, losses, detected)
         for t, value in losses.items():
             loss_sums[t] += value.detach()
             loss_counts[t] += 1

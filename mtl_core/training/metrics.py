@@ -61,3 +61,10 @@ def tagging_scores(gold_seqs: list[list[str]], pred_seqs: list[list[str]], label
     if is_entity_scheme(labels):
         scores["span_f1"] = span_f1(gold_seqs, pred_seqs)
     return scores
+
+
+def applies_scores(gold: list[bool], pred: list[bool]) -> dict[str, float]:
+    """Whether a task applies to a text (its label present), over every scored row: accuracy, and F1 of the
+    "applies" side (stored as metrics ``applies_accuracy`` and ``applies_f1``)."""
+    f1 = float(f1_score(gold, pred, pos_label=True, zero_division=0)) if gold else float("nan")
+    return {"applies_accuracy": accuracy(gold, pred), "applies_f1": f1}

@@ -1,5 +1,5 @@
-"""What one run sets up before its first step: seeds, model, weighting method, optimizer, schedule, probes,
-the missing-word masker, and the training data on the run's device."""
+"""What one run sets up before its first step: seeds, model (and its frozen encoder states), weighting method,
+optimizer, schedule, probes, the missing-word masker, and the training data on the run's device."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
@@ -12,9 +12,11 @@ from torch import nn
 
 from mtl_core.data.encode import IGNORE, EncodedData
 from mtl_core.data.splits import Split
-from mtl_core.models.build import build_model, parameter_groups
+from mtl_core.models.build import applies_tasks, build_model, parameter_groups
+from mtl_core.models.embedders import precompute_states
 from mtl_core.tasks import TaskSpec
 from mtl_core.training.affinity_probe import AffinityProbe
+from mtl_core.training.applies import visit_every_row
 from mtl_core.training.config import RunConfig
 from mtl_core.training.device import pick_device
 from mtl_core.training.gradient_probe import GradientProbe
@@ -37,6 +39,7 @@ class TrainingData:
     class_weights: dict[str, torch.Tensor | None]   # task -> balanced class weights (None: unweighted)
     present: dict[str, np.ndarray]                  # scored task -> (N,) bool: the row holds its label
     owned: dict[str, np.ndarray]                    # primary task -> the training rows it owns
+    applies: frozenset = frozenset()                # tasks with an applies detector (training.applies)
 
 
 @dataclass
@@ -95,7 +98,8 @@ def training_data(data: EncodedData, specs: dict[str, TaskSpec], split: Split, c
         class_weights={t: balanced_class_weights(data.targets[t][split.train], max(2, specs[t].num_classes))
                        .to(device) if config.class_weights else None for t in tasks},
         present={t: (data.targets[t] != IGNORE).reshape(len(data), -1).any(1).numpy() for t in scored},
-        owned=owner_rows(data.targets, split.train, primary))
+        owned=visit_every_row(owner_rows(data.targets, split.train, primary), split.train, applies_tasks(specs)),
+        applies=applies_tasks(specs))
 
 
 def set_up_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, config: RunConfig, seed: int,
@@ -109,6 +113,9 @@ def set_up_run(data: EncodedData, specs: dict[str, TaskSpec], split: Split, conf
     rng = np.random.default_rng(seed)
     device = pick_device(config.device)
     model = build_model(specs, vocab_size, config, vectors, itos, adversarial_tasks(tasks), known_words).to(device)
+    # a frozen pretrained encoder's states for every sentence, computed once per dataset (on disk, shared by every
+    # run, process and later study): training then only reads them; nothing to do when they are all there already
+    precompute_states(model, data.ids, data.lengths)
     shared = [p for p in model.shared_parameters() if p.requires_grad]
     weighting = build_weighting(config.weighting, tasks=tasks, primary=primary, shared=shared,
                                 total_epochs=config.epochs, manual_weights=config.task_weights or None,

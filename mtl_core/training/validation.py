@@ -8,9 +8,11 @@ import numpy as np
 import torch
 
 from mtl_core.data.encode import IGNORE, EncodedData
+from mtl_core.models.heads import applies_logits
 from mtl_core.tasks import TAGGING, TaskSpec
+from mtl_core.training.applies import APPLIES_THRESHOLD
 from mtl_core.training.losses import masked_cross_entropy
-from mtl_core.training.metrics import classification_scores, tagging_scores
+from mtl_core.training.metrics import applies_scores, classification_scores, tagging_scores
 from mtl_core.training.sampling import batch_targets
 from mtl_core.training.setup import RunSetup
 
@@ -23,12 +25,22 @@ class Validation:
     score: float        # higher is better (``selection_score`` over the primary tasks)
 
 
+class Predictions(dict):
+    """{task: predicted class ids}, and ``applies``: {task: (N,) P(the text concerns the task)} for the tasks
+    with an applies detector (``training.applies``)."""
+
+    def __init__(self, preds: dict[str, torch.Tensor], applies: dict[str, torch.Tensor] | None = None):
+        super().__init__(preds)
+        self.applies = applies or {}
+
+
 @torch.no_grad()
 def predict_rows(model, data: EncodedData, rows: list[int], tasks: list[str], device: torch.device,
-                 batch_size: int = 256) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+                 batch_size: int = 256) -> tuple[Predictions, dict[str, float]]:
     """Predicted class ids per task for ``rows`` (tagging: (N, L), -100 beyond each length) and mean losses."""
     model.eval()
     preds = {t: [] for t in tasks}
+    applies: dict[str, list[torch.Tensor]] = {}
     loss_sum = {t: 0.0 for t in tasks}
     loss_n = {t: 0 for t in tasks}
     width_all = data.ids.shape[1]
@@ -37,6 +49,8 @@ def predict_rows(model, data: EncodedData, rows: list[int], tasks: list[str], de
         lengths = data.lengths[idx]
         width = int(lengths.max())
         out = model(data.ids[idx, :width].to(device), lengths.to(device), tasks)
+        for t, z in applies_logits(model, tasks).items():
+            applies.setdefault(t, []).append(torch.sigmoid(z.float()).cpu())
         for t in tasks:
             logits = out[t].float()
             gold = batch_targets(data.targets[t], idx, width).to(device)
@@ -51,7 +65,8 @@ def predict_rows(model, data: EncodedData, rows: list[int], tasks: list[str], de
                 p = full
             preds[t].append(p)
     losses = {t: loss_sum[t] / loss_n[t] if loss_n[t] else float("nan") for t in tasks}
-    return {t: torch.cat(v) if v else torch.empty(0, dtype=torch.long) for t, v in preds.items()}, losses
+    return Predictions({t: torch.cat(v) if v else torch.empty(0, dtype=torch.long) for t, v in preds.items()},
+                       {t: torch.cat(v) for t, v in applies.items()}), losses
 
 
 def score_predictions(data: EncodedData, specs: dict[str, TaskSpec], rows: list[int],
@@ -77,6 +92,9 @@ def score_predictions(data: EncodedData, specs: dict[str, TaskSpec], rows: list[
             scores[t] = tagging_scores([g for _, g, _ in items], [q for _, _, q in items], spec.labels)
         else:
             scores[t] = classification_scores([g for _, g, _ in items], [q for _, _, q in items])
+        if t in getattr(preds, "applies", {}):  # over every row: does the task apply (its label present)?
+            gold_applies = (gold != IGNORE).tolist()
+            scores[t] |= applies_scores(gold_applies, (preds.applies[t] >= APPLIES_THRESHOLD).tolist())
     return scores, triples
 
 
