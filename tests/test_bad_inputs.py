@@ -1,6 +1,7 @@
 """Bad input never crashes a loader: every refusal is an MTLLabError naming the file, the line and the fix."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,28 @@ def test_bad_input_corpus_is_all_clear_errors_or_warnings(tmp_path):
     section = bad_inputs.run(tmp_path)
     assert section["tried"] >= 200 and section["details"]["distinct_cases"] == section["tried"]
     assert section["failures"] == [] and section["ok"] == section["tried"]
+
+
+def test_the_corpus_holds_the_one_label_and_extension_label_cases():
+    cases = {c.name: c for c in bad_inputs.all_cases()}
+    assert cases["one file only / lines"].expect == "error"
+    assert cases["one file only, label in the extension / lines"].expect == "error"
+    assert cases["two files differing only by extension / lines"].expect == "load"
+    assert cases["one class, the only label column / csv / upload"].expect == "error"
+
+
+@pytest.mark.parametrize("command", ["study", "submit"])
+def test_a_one_label_task_is_refused_by_the_cli_before_anything_is_stored(tmp_path, command):
+    pos = tmp_path / "rt-polarity.pos"
+    pos.write_text("simply a masterpiece\nthe rock is destined to be great\n", encoding="utf-8")
+    home = tmp_path / "home"
+    done = subprocess.run([sys.executable, "-m", "mtl_core", command, "--data", str(pos), "--out", str(tmp_path / "o")],
+                          cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MTL_LAB_HOME": str(home), "MTL_LAB_AUTOSTART_WORKER": "0"})
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "rt-polarity.pos" in done.stderr and "only the label 'rt-polarity'" in done.stderr
+    assert "Fix:" in done.stderr and "Traceback" not in done.stderr
+    assert not (home / "mtl_lab.sqlite").exists()  # nothing stored, nothing queued
 
 
 def test_selftest_cli_prints_the_report_and_exits_0(tmp_path):

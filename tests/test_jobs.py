@@ -29,7 +29,7 @@ from mtl_core.studies.queue import (
     submit_study,
 )
 from mtl_core.studies.spec import StudySpec
-from mtl_core.studies.time_estimates import estimate_seconds, measured_speed
+from mtl_core.studies.time_estimates import estimate_parts, measured_speed
 from mtl_core.training.config import RunConfig
 
 PROGRESS_KEYS = {"epoch", "epochs", "step", "steps", "val_score", "best_epoch", "val_scores",
@@ -169,28 +169,25 @@ def test_a_worker_killed_mid_study_loses_nothing_and_reruns_nothing():
 
 
 def test_estimate_uses_the_speed_measured_on_this_machine(served, monkeypatch):
+    # the formula itself, on hand-made timings: tests/test_time_estimates.py
     spec = tiny_spec("estimate")
-    before = estimate_seconds(spec, Store())  # an empty store: the conservative default speed
+    _, before = estimate_parts(spec, Store())  # an empty store: the conservative default speed, every epoch
     speed = measured_speed(RunConfig.from_dict(spec.config).to_dict(), served)
     assert speed and speed > time_estimates.DEFAULT_EXAMPLES_PER_SECOND
-    after = estimate_seconds(spec, served)
-    assert 0 < after < before
-    # 3 runs: base alone (400 rows), related alone (1200), both (1600); 70% of rows train, 2 epochs
-    expected = time_estimates.PREPARE_SECONDS + 3 * time_estimates.RUN_SECONDS + (400 + 1200 + 1600) * 0.7 * 2 / speed
-    assert after == pytest.approx(expected, rel=0.01)
+    prepare, after = estimate_parts(spec, served)
+    assert 0 < after < before and prepare > 0
     monkeypatch.setenv("MTL_LAB_PARALLEL_RUNS", "2")  # two runs at once: the training time is shared out
-    assert estimate_seconds(spec, served) == pytest.approx(time_estimates.PREPARE_SECONDS + (expected - time_estimates.PREPARE_SECONDS) / 2,
-                                                           rel=0.01)
+    assert estimate_parts(spec, served) == pytest.approx((prepare, after / 2), rel=0.01)
 
 
 def test_estimate_before_any_measurement_knows_fine_tuning_a_large_encoder_is_slow():
     spec = tiny_spec("estimate")
-    scratch = estimate_seconds(spec, Store())
+    scratch = estimate_parts(spec, Store())[1]
     spec.config = {**spec.config, "backbone": "mpnet", "tune_pretrained": True}
-    mpnet = estimate_seconds(spec, Store())
+    mpnet = estimate_parts(spec, Store())[1]
     spec.config = {**spec.config, "backbone": "minilm"}
-    minilm = estimate_seconds(spec, Store())
-    training = scratch - time_estimates.PREPARE_SECONDS - 3 * time_estimates.RUN_SECONDS  # the part that scales with the speed
+    minilm = estimate_parts(spec, Store())[1]
+    training = scratch - 3 * time_estimates.RUN_SECONDS  # the part that scales with the speed
     assert mpnet - minilm == pytest.approx(training * (time_estimates.DEFAULT_EXAMPLES_PER_SECOND / 9.0 - time_estimates.DEFAULT_EXAMPLES_PER_SECOND / 50.0), rel=0.01)
     assert scratch < minilm < mpnet
 

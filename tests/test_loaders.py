@@ -89,13 +89,13 @@ def test_reuters_tsv_with_quoted_fields(datasets_dir):
 
 def test_csv_with_several_label_columns_and_nan_labels(tmp_path):
     path = write(tmp_path / "absa.csv", 'text,food,service\n"Great pasta, slow waiter.",positive,negative\n'
-                 "Lovely pizza.,positive,\nRude staff.,NaN,negative\nOkay place.,neutral,NA\n")
+                 "Lovely pizza.,positive,\nRude staff.,NaN,negative\nOkay place.,neutral,NA\nQuick service.,NA,positive\n")
     corpus = load_files([path])
     assert corpus.texts[0] == "Great pasta, slow waiter."
     assert list(corpus.tasks) == ["food", "service"]
-    assert corpus.annotations["food"] == ["positive", "positive", None, "neutral"]
-    assert corpus.annotations["service"] == ["negative", None, "negative", None]
-    assert corpus.report.absent_counts == {"food": 1, "service": 2}
+    assert corpus.annotations["food"] == ["positive", "positive", None, "neutral", None]
+    assert corpus.annotations["service"] == ["negative", None, "negative", None, "positive"]
+    assert corpus.report.absent_counts == {"food": 2, "service": 2}
 
 
 def test_tsv_without_header_names_columns(tmp_path):
@@ -122,6 +122,38 @@ def test_lines_format_one_file_per_label(tmp_path):
     assert list(corpus.tasks) == ["sentiment"] and len(corpus) == 5
     assert corpus.report.label_counts["sentiment"] == {"pos": 2, "neg": 3}
     assert corpus.origins[2] == str(neg)
+
+
+def test_files_differing_only_by_extension_take_the_extension_as_label(tmp_path):
+    # the sentence polarity files: rt-polarity.pos + rt-polarity.neg (latin-1, one sentence per line)
+    pos = write(tmp_path / "rt-polarity.pos", "the rock is destined to be great\nsimply a masterpiece\n", "latin-1")
+    neg = write(tmp_path / "rt-polarity.neg", "a boring mess\nnot worth the ticket\nflat and dull\n", "latin-1")
+    corpus = load_files([pos, neg])
+    assert corpus.report.label_counts == {"label": {"pos": 2, "neg": 3}}
+    assert corpus.annotations["label"] == ["pos", "pos", "neg", "neg", "neg"]
+
+
+def test_a_task_with_one_label_is_refused_naming_the_file_and_the_fix(tmp_path):
+    pos = write(tmp_path / "rt-polarity.pos", "great\nsuperb\n")
+    with pytest.raises(DataError, match="only the label 'rt-polarity'") as caught:
+        load_files([pos])
+    assert str(pos) in str(caught.value) and "one file per label" in str(caught.value)
+    same = write(tmp_path / "uci_labelled.txt", "good soup\t1\nfine place\t1\n")
+    with pytest.raises(DataError, match="task 'uci' has only the label '1'.*Fix: Add examples of another label"):
+        load_files([same])
+    tagged = write(tmp_path / "tags.conll", "Madrid O\nes O\n\ngrande O\nes O\n")
+    with pytest.raises(DataError, match="tags.conll: task 'tag' has only the label 'O'"):
+        load_files([tagged])
+
+
+def test_a_column_holding_one_value_beside_real_labels_is_not_a_task(tmp_path):
+    path = write(tmp_path / "news.tsv", "body\ttopic\tsplit\n" + "".join(
+        f"story number {i} about markets\t{'grain' if i % 2 else 'crude'}\ttrain\n" for i in range(8)))
+    corpus = load_files([path])
+    assert list(corpus.tasks) == ["topic"]
+    assert any("column 'split' holds only 'train'" in w for w in corpus.report.warnings)
+    with pytest.raises(DataError, match="task 'split' has only the label 'train'"):  # asked for by name: refused
+        load_files([path], label_columns=["topic", "split"])
 
 
 def test_utf16_bom_and_latin1_files_are_decoded(tmp_path):
@@ -153,8 +185,10 @@ def test_detect_format_by_content(tmp_path):
 
 
 def test_csv_header_over_numbers_and_single_row(tmp_path):
-    corpus = load_files([write(tmp_path / "one.csv", "text,label\nhello there,1\n")])
-    assert corpus.texts == ["hello there"] and list(corpus.tasks) == ["label"]
+    corpus = load_files([write(tmp_path / "two.csv", "text,label\nhello there,1\nbye now,0\n")])
+    assert corpus.texts == ["hello there", "bye now"] and list(corpus.tasks) == ["label"]
+    with pytest.raises(DataError, match="task 'label' has only the label '1'"):  # the header named the task
+        load_files([write(tmp_path / "one.csv", "text,label\nhello there,1\n")])
 
 
 # --- bad files ---------------------------------------------------------------------------------

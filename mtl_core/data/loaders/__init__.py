@@ -156,7 +156,35 @@ def load_files(paths: list[str | Path] | str | Path, format: str | None = None, 
         i = domains[0]
         parts[i] = (parts[i][0], parts[i][1], rename_task(parts[i][2], task_name))
     try:
-        return concat([c for _, _, c in parts])
+        corpus = concat([c for _, _, c in parts])
     except ValueError as e:
         raise DataError(", ".join(p.name for p in paths), f"these files cannot be combined: {e}",
                         "Rename the task in one of the files, or load them separately.") from None
+    refuse_single_label(corpus, [(fmt, line_files if fmt == "lines" else [p]) for p, fmt, _ in parts])
+    return corpus
+
+
+ONE_FILE_PER_LABEL = ("Labels come from the file names (pos.txt + neg.txt, or rt-polarity.pos + rt-polarity.neg): "
+                      "give one file per label, at least two.")
+
+
+def refuse_single_label(corpus: Corpus, parts: list[tuple[str, list[Path]]]) -> None:
+    """A DataError for the first task with fewer than two labels: nothing to learn, and every prediction right.
+
+    ``parts``: (format, the files read) of each loaded part; the error names the files that label the task."""
+    for task, spec in corpus.tasks.items():
+        if len(spec.labels) >= 2:
+            continue
+        mine = [(fmt, files) for fmt, files in parts if _labels_task(corpus, files, task)] or parts
+        label = f"only the label {spec.labels[0]!r}" if spec.labels else "no label at all"
+        fix = ONE_FILE_PER_LABEL if any(fmt == "lines" for fmt, _ in mine) else (
+            f"Add examples of another label, or leave the task '{task}' out (for a CSV file: name only the other "
+            "label columns).")
+        raise DataError(", ".join(dict.fromkeys(str(f) for _, files in mine for f in files)),
+                        f"task '{task}' has {label}: a model can learn nothing from it.", fix)
+
+
+def _labels_task(corpus: Corpus, files: list[Path], task: str) -> bool:
+    """Whether a row read from ``files`` (``corpus.origins``) has a label for ``task``."""
+    names, column = {str(f) for f in files}, corpus.annotations[task]
+    return any(column[i] is not None for i, origin in enumerate(corpus.origins) if origin in names)

@@ -111,7 +111,7 @@ def _pick_columns(names: list[str], columns: list[list[str]], text_column: str |
             raise DataError(path, f"column '{text}' is both the text column and a label column.",
                             "Pass label_columns without the text column.")
     else:
-        labels = []
+        labels, constant = [], []
         for name, col in zip(names, columns):
             values = [v.strip() for v in col if v.strip() not in NA_VALUES]
             distinct = len(set(values))
@@ -124,8 +124,15 @@ def _pick_columns(names: list[str], columns: list[list[str]], text_column: str |
             if distinct > MAX_LABEL_VALUES or (distinct == len(values) > 5):
                 warnings.append(f"{Path(path).name}: column '{name}' not used as a task ({distinct} distinct "
                                 "values, an identifier or free text); pass label_columns to use it.")
+            elif distinct == 1:
+                constant.append((name, values[0]))
             else:
                 labels.append(name)
+        if labels:  # a column with one value is metadata (e.g. a split name) beside real labels
+            warnings += [f"{Path(path).name}: column '{name}' holds only {value!r}; not used as a task (nothing "
+                         "to learn)." for name, value in constant]
+        else:
+            labels = [name for name, _ in constant]  # the only candidates: load_files refuses them by name
     if not labels:
         raise DataError(path, f"no label column found; the text column is '{text}' and the columns are {names}.",
                         f"Pass label_columns naming the column(s) that hold labels (at most "

@@ -72,18 +72,29 @@ def load_uci(path: str | Path, task_name: str | None = None, *, max_bytes: int |
     return corpus
 
 
+def line_file_labels(paths: list[str | Path]) -> list[str]:
+    """Each ``lines`` file's label: its stem (``pos.txt`` -> pos), or its extension when the files differ only
+    by extension (``rt-polarity.pos`` + ``rt-polarity.neg`` -> pos, neg)."""
+    paths = [Path(p) for p in paths]
+    stems, suffixes = [p.stem for p in paths], [p.suffix.lstrip(".") for p in paths]
+    if len(paths) > 1 and len(set(stems)) == 1 and all(suffixes) and len(set(suffixes)) == len(paths):
+        return suffixes
+    return stems
+
+
 def load_lines(paths: list[str | Path], task_name: str = "label", *, max_bytes: int | None = None,
                language_hint: str | None = None) -> Corpus:
-    """One example per line; each file holds one label (its stem): ``pos.txt`` + ``neg.txt``."""
+    """One example per line; each file holds one label (``line_file_labels``): ``pos.txt`` + ``neg.txt``, or
+    ``rt-polarity.pos`` + ``rt-polarity.neg``."""
     if isinstance(paths, (str, Path)):
         paths = [paths]
     texts, labels, origins, warnings = [], [], [], []
-    for path in paths:
+    for path, label in zip(paths, line_file_labels(paths)):
         text, file_warnings = read_text(path, max_bytes, language_hint)
         warnings += file_warnings
         rows = [line.strip() for line in _lines(text) if line.strip()]
         texts += rows
-        labels += [Path(path).stem] * len(rows)
+        labels += [label] * len(rows)
         origins += [str(path)] * len(rows)
     warnings += duplicate_warning(texts, ", ".join(Path(p).name for p in paths))
     corpus = make_corpus(texts, {task_name: labels}, [str(p) for p in paths], origins=origins)

@@ -23,6 +23,6 @@ def conll_cases() -> Iterator[Case]:
     yield Case("only -DOCSTART- / conll", (("data.conll", b"-DOCSTART- -X- O\n\n-DOCSTART- -X- O\n"),), "conll",
                "error")
     yield Case("one tag / conll", (("data.conll", join([r.replace("B-LOC", "O") for r in good_lines("conll")])),),
-               "conll", "warning", text="only one label")
+               "conll", "error", text="only the label 'O'")
     yield Case("no blank lines / conll", (("data.conll", join(["w O", "x B-LOC"] * 300)),), "conll", "warning",
                text="blank lines missing")

@@ -35,8 +35,11 @@ def csv_cases() -> Iterator[Case]:
             lines = [f"{row.split(d)[0]}{d}NaN{d}{row.split(d)[2]}" for row in good_lines(fmt)]
             lines[0] = f"text{d}label{d}topic"
             yield case("all labels NaN in one column", lines, "warning", text="no label")
-            yield case("one class", [r.replace(f"{d}neg{d}", f"{d}pos{d}") for r in good_lines(fmt)], "warning",
-                       text="only one label")
+            yield case("one class beside another label column",
+                       [r.replace(f"{d}neg{d}", f"{d}pos{d}") for r in good_lines(fmt)], "warning", text="holds only")
+            yield case("one class, the only label column",
+                       [r.rsplit(d, 1)[0].replace(f"{d}neg", f"{d}pos") for r in good_lines(fmt)],
+                       text="only the label 'pos'")
             yield case("duplicate rows", good_lines(fmt) + good_lines(fmt)[1:], "warning", text="repeat")
             yield case("duplicate header names", [f"text{d}label{d}label"] + good_lines(fmt)[1:], line=1)
             yield case("text column not found", good_lines(fmt), options=(("text_column", "body"),))

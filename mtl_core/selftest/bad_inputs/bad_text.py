@@ -27,12 +27,18 @@ def uci_cases() -> Iterator[Case]:
                text="blank line")
     yield Case("duplicate rows / uci", (("data.dat", join(good_lines("uci") * 2)),), "uci", "warning", text="repeat")
     yield Case("one class / uci", (("data.dat", join([r[:-1] + "1" for r in good_lines("uci")])),), "uci",
-               "warning", text="only one label")
+               "error", text="only the label '1'")
 
 
 def lines_cases() -> Iterator[Case]:
-    yield Case("one file only / lines", (("pos.txt", join(good_lines("lines"))),), "lines", "warning",
-               text="only one label")
+    yield Case("one file only / lines", (("pos.txt", join(good_lines("lines"))),), "lines", "error",
+               text="only the label 'pos'")
+    yield Case("one file only, label in the extension / lines", (("rt-polarity.pos", join(good_lines("lines"))),),
+               "auto", "error", text="one file per label")
+    yield Case("two files differing only by extension / lines",
+               (("rt-polarity.pos", join(good_lines("lines"))),
+                ("rt-polarity.neg", join([f"review {i} says the soup was cold" for i in range(12)]))), "auto", "load",
+               text="review 3 says the soup was great")
     yield Case("duplicate lines / lines", files_for("lines", "lines", join(good_lines("lines") * 2)), "lines",
                "warning", text="repeat")
     yield Case("one line / lines", files_for("lines", "lines", b"only this\n"), "lines", "warning",

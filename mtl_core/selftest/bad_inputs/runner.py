@@ -100,6 +100,8 @@ def judge(case: Case, outcome: object) -> str | None:
             return f"message says no fix: {message[:300]}"
         if case.line is not None and f"line {case.line}" not in message:
             return f"message does not name line {case.line}: {message[:300]}"
+        if case.text and case.text not in message:
+            return f"message does not say {case.text!r}: {message[:300]}"
         return None
     if isinstance(outcome, BaseException):
         return f"crashed with {type(outcome).__name__}: {str(outcome)[:200]}"
