@@ -9,6 +9,8 @@
                                         trains the retried runs too and settles it; a run is claimed first)
     failed | cancelled --> queued      (retry)
 
+A study is deleted (with its runs) only once settled: never while a worker may still train it (``can_delete``).
+
 A study goes through the same statuses as its runs; it is settled (done, failed or cancelled) once none of its
 runs is queued or running. ``Status`` is a ``str`` enum, so the store keeps the plain words and a stored value
 compares equal to its member. The store makes every status change in one statement that checks the status it
@@ -43,6 +45,12 @@ RUN_TRANSITIONS = {**TRANSITIONS, Status.QUEUED: TRANSITIONS[Status.QUEUED] - {S
 def can_change(before: str, after: str, run: bool = False) -> bool:
     """Whether a study (or, with ``run``, a run) may go from status ``before`` to ``after`` (see the diagram)."""
     return Status(after) in (RUN_TRANSITIONS if run else TRANSITIONS)[Status(before)]
+
+
+def can_delete(status: str) -> bool:
+    """Whether a study in ``status`` may be deleted: only a settled one (a queued or running study is cancelled
+    first, so no worker trains a run whose rows are gone)."""
+    return Status(status) in SETTLED
 
 
 def changes_into(after: str, run: bool = False) -> tuple[Status, ...]:

@@ -13,6 +13,7 @@ from mtl_core.errors import MTLLabError
 from mtl_core.paths import DATA_DIR_ENV
 from mtl_core.charts.data import label_chart
 from ui.common import get_store, plain, sidebar
+from ui.messages import page_message
 
 st.set_page_config(page_title="MTL Lab · Data", page_icon="🧪", layout="wide")
 AUTO, NONE = "(automatic)", "(none)"
@@ -30,13 +31,13 @@ def review_ui(source: dict, key: str, default_name: str) -> None:
     try:
         report, preview = checked(json.dumps(source, sort_keys=True))
     except MTLLabError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(page_message(exc)))
         return
     st.markdown(f"**{report['rows']} examples, {len(report['label_counts'])} task(s):** "
                 + ", ".join(plain(t) for t in report["label_counts"]))
     st.dataframe(pd.DataFrame(preview), hide_index=True, key=f"{key}_preview")
     for warning in report["warnings"]:
-        st.warning(plain(warning))
+        st.warning(plain(page_message(warning)))
     columns = st.columns(min(3, max(1, len(report["label_counts"]))))
     for i, (task, counts) in enumerate(report["label_counts"].items()):
         columns[i % len(columns)].plotly_chart(label_chart(task, counts, report["absent_counts"].get(task, 0)),
@@ -46,7 +47,7 @@ def review_ui(source: dict, key: str, default_name: str) -> None:
         try:
             library.register_dataset(name, source, get_store())
         except MTLLabError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(page_message(exc)))
         else:
             st.success(f"Saved dataset {plain(name.strip())}. Pick its tasks on the Tasks page.")
 
@@ -56,7 +57,7 @@ def files_ui(source: dict, key: str, default_name: str) -> None:
     try:
         names = library.table_columns(source["files"])
     except MTLLabError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(page_message(exc)))
         return
     if names:
         left, middle, right = st.columns(3)
@@ -86,7 +87,7 @@ def upload_ui() -> None:
         try:
             paths.append(str(library.save_upload(f.name, f.getvalue())))
         except MTLLabError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(page_message(exc)))
     if paths:
         files_ui({"files": paths}, "up", os.path.splitext(files[0].name)[0])
 
@@ -107,7 +108,7 @@ def catalog_ui() -> None:
             with st.spinner("Downloading and checking…"):
                 catalog.fetch(name)
         except MTLLabError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(page_message(exc)))
             st.info("Offline? Get the files on another machine, then use **Import from folder**.")
         else:
             st.rerun()
@@ -116,7 +117,7 @@ def catalog_ui() -> None:
         try:
             catalog.import_folder(name, folder)
         except MTLLabError as exc:
-            st.error(plain(str(exc)))
+            st.error(plain(page_message(exc)))
         else:
             st.rerun()
     if row["local"]:
@@ -142,7 +143,7 @@ def synthetic_ui() -> None:
     try:
         source = library.synthetic_source(partners, n, noise, rate, shared)
     except MTLLabError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(page_message(exc)))
         return
     review_ui(source, "syn", "synthetic")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mtl_core.results.study_results import StudyResults
+from mtl_core.results.study_results import lead_metrics
 from mtl_core.status import ACTIVE, Status
 from mtl_core.studies.queue import (
     cancel_study,
@@ -16,14 +16,19 @@ from mtl_core.charts.scores import curves_chart
 from ui.common import get_store, pick_study, plain, sidebar
 
 st.set_page_config(page_title="Train · MTL Lab", page_icon="🧪", layout="wide")
+# What an open Train page costs the training it shows (bench/ui_overhead.py, RESULTS.md): the progress table is two
+# small reads; the learning curves change once an epoch, so they are read less often and their figures built again
+# only when rows were added; and they are drawn without Plotly's hover and zoom layers: the browser redraws them
+# after any fragment's run (the sidebar's too), and interactive they cost it 17x the script time (Chrome's
+# Performance metrics over 20 s of an open page: 10.5 s against 0.6 s).
+PROGRESS_SECONDS = 5
+CURVES_SECONDS = 15
 st.title("Train")
 store = get_store()
-sidebar(store)
 
 
 def queue_ui() -> None:
-    studies = store.studies()
-    active = [s for s in studies if s["status"] in ACTIVE]
+    active = store.active_count()
     alive = len(live_workers(store))
     if active and not alive:
         st.warning("Studies are waiting but no background worker is running.")
@@ -31,7 +36,7 @@ def queue_ui() -> None:
             ensure_worker(store)
             st.rerun()
     st.caption((f"Workers: {alive} running, each training one run at a time. " if alive else "Worker: not running. ") +
-               f"{len(active)} stud{'y' if len(active) == 1 else 'ies'} queued or running.")
+               f"{active} stud{'y' if active == 1 else 'ies'} queued or running.")
 
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
@@ -60,33 +65,54 @@ def controls_ui(study: dict, runs: list[dict]) -> None:
 
 queue_ui()
 study = pick_study(store, key="train_study", finished_only=False)
+sidebar(store, live=study is None or study["status"] not in ACTIVE)  # while polling, progress_ui keeps it fresh
 if study is None:
     st.stop()
+queued_at_start = store.active_count()
 
 
-@st.fragment(run_every=2 if study["status"] in ACTIVE else None)
-def live_ui() -> None:
-    results = StudyResults.load(store, study["id"], curves=False)  # read again on every tick: fresh progress
-    current, runs = results.study, results.runs
-    done = len(results.finished_runs)
+def live(draw, seconds: float):
+    """``draw`` as a fragment that runs again every ``seconds`` while the study is queued or running; once it has
+    ended, ``draw`` itself, drawn once with the page."""
+    return st.fragment(run_every=seconds)(draw) if study["status"] in ACTIVE else draw
+
+
+def progress_ui() -> None:
+    current, runs = store.study_state(study["id"]), store.runs(study["id"])  # two small reads per tick
+    if current is None:
+        st.warning("This study was deleted.")
+        return
+    if current["status"] != study["status"] or store.active_count() != queued_at_start:
+        st.rerun()  # it started or ended, or the queue changed: draw the page (and its sidebar) again
+    done = sum(r["status"] == Status.DONE for r in runs)
     st.subheader(f"{plain(current['name'])}: {current['status']}")
     st.progress(done / max(len(runs), 1), text=f"{done} of {len(runs)} runs finished")
     if current.get("error"):
         st.error(current["error"])
     controls_ui(current, runs)
     st.dataframe(runs_table(runs), hide_index=True)
-    lead = results.lead
+
+
+def curves_ui() -> None:
+    runs = store.runs(study["id"])
+    lead = lead_metrics((store.study_state(study["id"]) or {}).get("tasks") or {})
     shown = next((r for r in runs if r["status"] == Status.RUNNING), None) or next(
         (r for r in reversed(runs) if r["status"] == Status.DONE), None)
-    if shown and lead:
-        curves = store.curves(shown["id"])  # a running run's rows so far: read live, not from the results
-        st.markdown(f"**Learning curves — run {shown['id']}** ({shown['setting']}, "
-                    f"{', '.join(shown['tasks'])}, seed {shown['seed']}, {shown['status']})")
-        run_lead = {t: lead[t] for t in shown["tasks"] if t in lead}
-        best = (shown.get("progress") or {}).get("best_epoch") or shown.get("best_epoch")
-        left, right = st.columns(2)
-        left.plotly_chart(curves_chart(curves, run_lead, best, kind="val"), key="train_val_curves")
-        right.plotly_chart(curves_chart(curves, run_lead, best, kind="loss"), key="train_loss_curves")
+    if not (shown and lead):
+        return
+    st.markdown(f"**Learning curves — run {shown['id']}** ({shown['setting']}, "
+                f"{', '.join(shown['tasks'])}, seed {shown['seed']}, {shown['status']}; to hover and zoom: Compare)")
+    best = (shown.get("progress") or {}).get("best_epoch") or shown.get("best_epoch")
+    key = (shown["id"], store.curve_count(shown["id"]), best)
+    if st.session_state.get("train_curves_key") != key:  # new rows (an epoch ended): draw the figures again
+        curves, run_lead = store.curves(shown["id"]), {t: lead[t] for t in shown["tasks"] if t in lead}
+        st.session_state["train_curves"] = [curves_chart(curves, run_lead, best, kind=k) for k in ("val", "loss")]
+        st.session_state["train_curves_key"] = key
+    still = {"staticPlot": True}  # see the top: cheap to redraw
+    left, right = st.columns(2)
+    left.plotly_chart(st.session_state["train_curves"][0], key="train_val_curves", config=still)
+    right.plotly_chart(st.session_state["train_curves"][1], key="train_loss_curves", config=still)
 
 
-live_ui()
+live(progress_ui, PROGRESS_SECONDS)()
+live(curves_ui, CURVES_SECONDS)()

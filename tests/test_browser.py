@@ -84,7 +84,7 @@ def test_home_page_renders_the_study_in_a_real_browser(server, tiny_studies, tmp
     assert not errors, errors
 
 
-PAGES = ("Data", "Tasks", "Train", "Compare", "Predict", "Playground")  # URL path = the heading it shows
+PAGES = ("Data", "Tasks", "Train", "Compare", "Predict", "Playground", "Studies")  # URL path = the heading it shows
 
 
 def test_every_page_opens_without_an_error_in_a_real_browser(server, tiny_studies):
@@ -170,3 +170,71 @@ def test_upload_train_in_the_background_and_compare_in_a_real_browser(tmp_path, 
             browser.close()
             stop_worker(Store(home / "mtl_lab.sqlite"))
     assert (tmp_path / "compare.png").stat().st_size > 10_000
+
+
+def test_manage_diff_report_and_delete_a_study_in_a_real_browser(tmp_path):
+    """Studies page: rename and tag a study, diff two, download the report (which then opens offline with every
+    chart drawn), delete one; and the sidebar's queue line follows the store without a reload."""
+    from studies import tiny_study
+
+    from mtl_core.report.names import export_basename
+    from mtl_core.status import Status
+    from mtl_core.store import Store
+
+    home = tmp_path / "home"
+    store = Store(home / "mtl_lab.sqlite")
+    first = tiny_study(store, ["base"], seeds=1, epochs=1, name="first")
+    second = tiny_study(store, ["base", "related"], seeds=1, epochs=2, name="second")
+    with serve(home, MTL_LAB_AUTOSTART_WORKER="0") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200}, accept_downloads=True)
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{url}/Studies?study={first}", timeout=60_000)
+            page.get_by_role("heading", name="Studies").first.wait_for(timeout=60_000)
+            page.get_by_label("Name", exact=True).fill("first, renamed")
+            page.get_by_label("Tags, comma-separated (e.g. baseline, absa)").fill("browser, demo")
+            page.get_by_role("button", name="Save name, tags and note").click()
+            page.get_by_text(f"Saved the name, tags and note of study {first}").wait_for(timeout=30_000)
+            (row,) = [s for s in store.study_overview() if s["id"] == first]
+            assert (row["name"], row["tags"]) == ("first, renamed", ["browser", "demo"])
+
+            page.get_by_text("What differs between two studies").wait_for(timeout=30_000)
+            diff = page.locator('[data-testid="stDataFrame"]').last
+            diff.scroll_into_view_if_needed()
+            expect(diff).to_contain_text("tasks", timeout=30_000)  # the grid's cells, as the browser shows them
+            expect(diff).to_contain_text("epochs", timeout=30_000)
+
+            with page.expect_download(timeout=120_000) as download:
+                page.get_by_role("button", name="Download report (HTML)").click()
+            report = tmp_path / download.value.suggested_filename
+            download.value.save_as(report)
+            assert report.name == export_basename("first, renamed", first) + ".html"
+
+            offline = browser.new_context(offline=True, viewport={"width": 1400, "height": 1000})  # no network
+            requests: list[str] = []
+            offline.on("request", lambda r: requests.append(r.url))
+            shown = offline.new_page()
+            shown.on("pageerror", lambda e: errors.append(str(e)))
+            shown.goto(report.as_uri(), timeout=60_000)
+            shown.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+            shown.wait_for_timeout(1500)
+            charts = shown.locator(".figure .plot").count()  # the report's chart boxes (mtl_core.report.html)
+            expect(shown.locator(".figure .plot.js-plotly-plot")).to_have_count(charts, timeout=60_000)
+            assert charts >= 1 and shown.locator(".figure .plot .main-svg").count() >= charts  # every chart drawn
+            assert [r for r in requests if not r.startswith("file:")] == []
+            offline.close()
+
+            page.get_by_role("button", name="Delete this study…").click()
+            page.get_by_role("button", name="Yes, delete it").click()
+            page.get_by_text(f"Deleted study first, renamed ({first})").wait_for(timeout=30_000)
+            assert store.study(first) is None and store.study(second)
+
+            waiting = store.create_study("waiting", {"source": {"preset": "synthetic-demo"}}, backend="queue")
+            page.get_by_text("Queue: 1 study waiting or running").wait_for(timeout=15_000)  # no reload
+            store.update_study(waiting, status=Status.CANCELLED)
+            page.get_by_text("Queue: empty").wait_for(timeout=15_000)
+        finally:
+            browser.close()
+    assert not errors, errors

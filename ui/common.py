@@ -11,6 +11,7 @@ from mtl_core.paths import store_path
 from mtl_core.results.study_results import StudyResults
 from mtl_core.status import ACTIVE, Status
 from mtl_core.store import Store
+from mtl_core.studies.backends import describe_backend
 from mtl_core.training.device import describe_device
 
 NUM = st.column_config.NumberColumn(format="%.3f")
@@ -39,38 +40,64 @@ def study_label(s: dict) -> str:
     return f"{s['name']} · {pd.Timestamp(s['created'], unit='s'):%Y-%m-%d %H:%M} · {s['id']} · {s['status']}"
 
 
-def sidebar(store: Store) -> None:
-    """Device in use, queue status and a link to the current study, on every page."""
-    st.sidebar.caption(f"Device in use: {device_name()}")
-    studies = store.studies()
-    active = [s for s in studies if s["status"] in ACTIVE]
-    st.sidebar.caption(f"Queue: {len(active)} stud{'y' if len(active) == 1 else 'ies'} waiting or running"
-                       if active else "Queue: empty")
-    current = st.query_params.get("study")
+STATUS_SECONDS = 5  # how often the sidebar reads the queue and the current study's status (two small queries);
+# every fragment run makes the browser redraw the page: on a chart-heavy page that is what it costs (RESULTS.md)
+
+
+def sidebar(store: Store, live: bool = True) -> None:
+    """Device in use, queue status and a link to the current study, on every page; the last two refresh every
+    STATUS_SECONDS seconds without a rerun of the page. ``live=False``: drawn once, for a page that polls the store
+    itself and reruns when the queue changes (each fragment run makes the browser redraw the whole page)."""
+    st.sidebar.caption(f"Device in use: {device_name()} · runs train on: {describe_backend()}")
+    with st.sidebar:
+        (st.fragment(run_every=STATUS_SECONDS)(status_ui) if live else status_ui)(store)
+
+
+def status_ui(store: Store) -> None:
+    active = store.active_count()
+    st.caption(f"Queue: {active} stud{'y' if active == 1 else 'ies'} waiting or running" if active else
+               "Queue: empty")
+    current = store.study_state(st.query_params.get("study") or "")
     if current:
-        st.sidebar.page_link("pages/4_Compare.py", label=f"Current study: {current}", icon="📊",
-                             query_params={"study": current})
+        label = f"Current study: {current['id']} · {plain(current['name'])} ({current['status']})"
+        page, icon = ("pages/4_Compare.py", "📊") if current["status"] == Status.DONE else ("pages/3_Train.py", "⏱️")
+        st.page_link(page, label=label, icon=icon, query_params={"study": current["id"]})
+
+
+def pending_ui(study: dict) -> None:
+    """Say that ``study`` is queued or running (not finished yet), with a link to watch it on the Train page."""
+    st.info(f"Study {plain(study['name'])} ({study['id']}) is {study['status']}: its results appear here once it "
+            "has finished.")
+    st.page_link("pages/3_Train.py", label="Watch it train on the Train page", icon="⏱️",
+                 query_params={"study": study["id"]})
 
 
 def pick_study(store: Store, key: str, finished_only: bool = True) -> dict | None:
     """A study picker that follows and writes ``?study=`` in the URL, so links can be shared.
 
-    Returns None (after telling the user what to do) when there is no study to pick.
+    Returns None (after telling the user what to do) when there is no study to pick. A study named in the URL
+    that has not finished yet is announced (queued or running, with a link to Train), never called missing.
     """
-    studies = store.studies()  # newest first
+    studies = store.study_overview()  # newest first; no vocabularies or splits read
     choices = [s for s in studies if s["status"] == Status.DONE] if finished_only else studies
+    wanted = st.query_params.get("study")
+    pending = next((s for s in studies if s["id"] == wanted and s not in choices), None)
+    pending = pending or next((s for s in studies if s["status"] in ACTIVE and not choices), None)
+    if pending and pending["status"] in ACTIVE:
+        pending_ui(pending)
     if not choices:
-        st.info("No finished study yet. Start one from the home page (one-click presets) or the Tasks page, "
-                "or run `python -m mtl_core study --preset synthetic-demo --seeds 3 --out r`.")
+        if not pending or pending["status"] not in ACTIVE:
+            st.info("No finished study yet. Start one from the home page (one-click presets) or the Tasks page, "
+                    "or run `python -m mtl_core study --preset synthetic-demo --seeds 3 --out r`.")
         return None
     ids = [s["id"] for s in choices]
-    wanted = st.query_params.get("study")
-    if wanted and wanted not in ids:
+    if wanted and wanted not in ids and not (pending and pending["status"] in ACTIVE):
         st.warning(f"No {'finished ' if finished_only else ''}study with id {plain(wanted)}; "
                    "showing the newest one instead.")
     index = ids.index(wanted) if wanted in ids else 0
     chosen = st.sidebar.selectbox("Study", choices, index=index, format_func=study_label, key=key)
-    st.query_params["study"] = chosen["id"]
+    if not (pending and pending["id"] == wanted and chosen["id"] == ids[0]):  # keep a queued study in the URL
+        st.query_params["study"] = chosen["id"]
     return chosen
 
 

@@ -13,17 +13,19 @@ that checks the status it changes from against ``status.TRANSITIONS``, so a chan
     results.py    progress, curves, scores, baselines, measured speeds
     workers.py    worker heartbeats
     datasets.py   saved datasets
+    manage.py     a study's name, tags and note; deleting a settled study; the cheap reads pages poll
 """
 from __future__ import annotations
 
 from mtl_core.store.datasets import Datasets
+from mtl_core.store.manage import Management
 from mtl_core.store.results import Results
 from mtl_core.store.runs import Runs
 from mtl_core.store.studies import Studies
 from mtl_core.store.workers import Workers
 
 
-class Store(Studies, Runs, Results, Workers, Datasets):
+class Store(Studies, Runs, Results, Workers, Datasets, Management):
     """The store of one MTL Lab home (``paths.store_path()``), or of the file ``path``."""
 
 

@@ -9,6 +9,17 @@ from mtl_core.status import Status
 from mtl_core.store.database import Database, decode, status_condition
 
 
+def confusion_counts(items: list[tuple]) -> dict[tuple[str, str], int]:
+    """(gold, predicted) -> count over a task's test predictions ((row, gold, predicted) triples; tagging: per
+    token). Stored as score rows of split "confusion", metric = the JSON pair, value = the count, so that a study's
+    deletion or a run's retry removes them with its other scores."""
+    counts: dict[tuple[str, str], int] = {}
+    for _, gold, pred in items:
+        for pair in zip(gold, pred) if isinstance(gold, list) else [(gold, pred)]:
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
 class Results(Database):
     def record_progress(self, run_id: int, progress: dict, curves: list[dict] = ()) -> None:
         """A running run's progress and, at an epoch's end, that epoch's curve rows (one transaction)."""
@@ -36,6 +47,9 @@ class Results(Database):
                                [(run_id, t, split, m, v) for t, ms in per_task.items() for m, v in ms.items()])
             db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?)",
                            [(run_id, t, "test", "n", len(items)) for t, items in result.predictions.items()])
+            db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?,?)",  # see confusion_counts
+                           [(run_id, t, "confusion", json.dumps(pair), n) for t, items in result.predictions.items()
+                            for pair, n in confusion_counts(items).items()])
             db.executemany("INSERT INTO curves SELECT ?,?,?,?,? WHERE NOT EXISTS (SELECT 1 FROM curves "
                            "WHERE run_id=? AND epoch=? AND task=? AND name=?)",
                            [(run_id, c["epoch"], c["task"], c["name"], c["value"], run_id, c["epoch"], c["task"],

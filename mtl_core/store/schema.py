@@ -41,7 +41,19 @@ MIGRATIONS = [
     ("studies", "cancel_requested", "INTEGER NOT NULL DEFAULT 0"),
     ("runs", "owner", "TEXT"),
     ("runs", "attempts", "INTEGER NOT NULL DEFAULT 0"),      # times a process started training it
+    ("studies", "tags_json", "TEXT"),                       # the user's tags: a JSON list of words
+    ("studies", "note", "TEXT"),                            # the user's free-text note
+    ("studies", "executor_json", "TEXT"),                   # where its runs train: local or Ray (studies.backends)
 ]
+# A counter every change of a study or a run moves (triggers), so a page polling the store reads one number and
+# re-reads studies and runs only when it moved. Created in older stores on open.
+REVISION = """
+CREATE TABLE IF NOT EXISTS revision (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);
+INSERT OR IGNORE INTO revision VALUES (1, 0);
+""" + "".join(f"""
+CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()}_revision AFTER {event} ON {table}
+BEGIN UPDATE revision SET n = n + 1 WHERE id = 1; END;""" for table in ("studies", "runs")
+              for event in ("INSERT", "UPDATE", "DELETE"))
 
 
 def migrate(db: sqlite3.Connection) -> None:
@@ -52,3 +64,5 @@ def migrate(db: sqlite3.Connection) -> None:
         present = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
         if column not in present:
             db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    for statement in filter(str.strip, REVISION.split(";\n")):  # a trigger's body holds a ';' of its own
+        db.execute(statement)

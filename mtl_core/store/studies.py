@@ -13,12 +13,14 @@ from mtl_core.store.runs import close_queued, insert_runs
 
 class Studies(Database):
     def create_study(self, name: str, spec: dict, runs: list[tuple[str, list[str], int]] = (),
-                     config: dict | None = None, backend: str = "inline") -> str:
-        """A new queued study and, in the same transaction, its planned (setting, tasks, seed) runs."""
+                     config: dict | None = None, backend: str = "inline", executor: dict | None = None) -> str:
+        """A new queued study and, in the same transaction, its planned (setting, tasks, seed) runs. ``executor``:
+        where its runs train (None: local workers; see ``studies.backends.Executor``), stored with it."""
         study_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         with self.connect() as db:
-            db.execute("INSERT INTO studies (id, name, created, status, spec_json, backend) VALUES (?,?,?,?,?,?)",
-                       (study_id, name, time.time(), Status.QUEUED, json.dumps(spec), backend))
+            db.execute("INSERT INTO studies (id, name, created, status, spec_json, backend, executor_json) "
+                       "VALUES (?,?,?,?,?,?,?)", (study_id, name, time.time(), Status.QUEUED, json.dumps(spec),
+                                                  backend, json.dumps(executor) if executor else None))
             insert_runs(db, study_id, runs, config)
         return study_id
 
