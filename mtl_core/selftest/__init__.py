@@ -16,7 +16,7 @@ from pathlib import Path
 
 from mtl_core.errors import ConfigError
 
-SECTIONS = ("bad_inputs", "faults", "concurrency")
+SECTIONS = ("bad_inputs", "faults", "concurrency", "ray_cluster")
 
 
 def run_reliability(workdir: str | Path | None = None, quick: bool = False,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -14,12 +15,12 @@ import torch
 from mtl_core.data.splits import Split
 from mtl_core.errors import ConfigError, DataError
 from mtl_core.models.pretrained import missing_weights
-from mtl_core.paths import mtl_home
 from mtl_core.status import ACTIVE, Status
 from mtl_core.store import Store
 from mtl_core.studies.prepare import PreparedStudy, prepare
 from mtl_core.studies.processes import process_identity
 from mtl_core.studies.processes import stopping as worker_stopping
+from mtl_core.studies.run_outputs import RunProgress, describe_error, store_result
 from mtl_core.studies.spec import StudySpec, spec_from_dict, task_names
 from mtl_core.training.baselines import majority_baseline, tfidf_lr_baseline
 from mtl_core.training.config import RunConfig
@@ -79,15 +80,16 @@ def train_fitting_memory(train: Callable[[RunConfig], RunResult], config: RunCon
     raise AssertionError("unreachable")
 
 
-def create_study(spec: StudySpec, store: Store, backend: str = "inline") -> str:
+def create_study(spec: StudySpec, store: Store, backend: str = "inline", executor: dict | None = None) -> str:
     """The study row and its planned runs, all "queued". Loads no data: with unknown tasks (``spec.tasks``
-    None and data from files) the runs are planned by ``execute_study`` once the data is loaded."""
+    None and data from files) the runs are planned by ``execute_study`` once the data is loaded. ``executor``:
+    where its runs train (``backends.Executor.to_dict``; None: here, or on the local workers)."""
     config = RunConfig.from_dict(spec.config)  # unknown keys fail here, before anything is stored
     if problem := missing_weights(config.backbone):
         raise ConfigError(problem)  # before anything is queued: every run would fail the same way
     tasks = task_names(spec)
     runs = spec.planned_runs(tasks) if tasks else []
-    return store.create_study(spec.name, spec.to_dict(), runs, config.to_dict(), backend)
+    return store.create_study(spec.name, spec.to_dict(), runs, config.to_dict(), backend, executor)
 
 
 def run_study(spec: StudySpec, store: Store | None = None, echo: Callable[[str], None] = print,
@@ -106,13 +108,66 @@ class WorkerStopping(RuntimeError):
     """The worker process is shutting down; the interrupted run was queued again."""
 
 
-def describe_error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+@dataclass
+class StudyRun:
+    """One process executing one study: what a loop over its queued runs needs (``train_here``, or the Ray
+    backend's ``ray_backend.train_on_ray``), and the results it collects."""
+    store: Store
+    study_id: str
+    spec: StudySpec
+    config: RunConfig
+    prepared: PreparedStudy
+    echo: Callable[[str], None]
+    save_models: bool
+    raise_errors: bool
+    results: dict[int, RunResult] = field(default_factory=dict)
+
+    def run_config(self, run: dict) -> RunConfig:
+        """The config ``run`` trains with (``run_config``: relatedness probes on a pairs study's all-tasks run)."""
+        return run_config(self.config, run["setting"], self.spec.plan, len(run["tasks"]), len(self.prepared.specs))
+
+    def done(self, run: dict, result: RunResult, total: int) -> None:
+        """Keep a finished run's result and print its line."""
+        self.results[run["id"]] = result
+        done = sum(x["status"] == Status.DONE for x in self.store.runs(self.study_id))
+        specs = self.prepared.specs
+        self.echo(f"  run {done}/{total} {run['setting']:<6} seed {run['seed']} " + ", ".join(
+            f"{t}={result.test_scores[t][specs[t].selection_metric]:.3f}" for t in run["tasks"])
+            + f"  ({result.epochs_run} epochs, {result.train_seconds:.1f}s, {result.examples_per_second:.0f} ex/s)")
+
+
+RunLoop = Callable[[StudyRun], bool]  # trains the queued runs; False: this process stops, the study stays running
+
+
+def train_here(job: StudyRun) -> bool:
+    """Train the study's queued runs one by one in this process (the local backend); False when the worker
+    stops (the interrupted run went back to the queue)."""
+    store, study_id = job.store, job.study_id
+    total = len(store.runs(study_id))
+    while not store.cancel_requested(study_id) and (run := store.next_queued_run(study_id)) is not None:
+        if worker_stopping():
+            return False  # the worker is shutting down: the study stays "running", the next worker resumes it
+        try:
+            result = execute_run(store, study_id, run["id"], job.prepared, run["tasks"], job.run_config(run),
+                                 run["seed"], job.save_models)
+        except WorkerStopping:
+            return False  # the run went back to the queue; the next worker resumes the study
+        except (InterruptedError, RunTaken):
+            continue  # cancelled (execute_run marked it), or another process claimed the run first
+        except Exception:
+            if job.raise_errors:
+                raise
+            log.exception("study %s: run %s failed", study_id, run["id"])
+            continue
+        job.done(run, result, total)
+    return True
 
 
 def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str], None] = log.info,
-                  save_models: bool = True, raise_errors: bool = False) -> dict[int, RunResult]:
-    """Train the study's queued runs here; returns their results. The worker's task; resumable.
+                  save_models: bool = True, raise_errors: bool = False,
+                  train_runs: RunLoop = train_here) -> dict[int, RunResult]:
+    """Train the study's queued runs (``train_runs``: here, one by one, by default); returns their results.
+    The worker's task; resumable.
 
     The data is prepared again from the stored spec; on a resumed study it must give the same split
     (fingerprint) and vocabulary. Baselines run once; done runs are kept. A failing run is marked failed
@@ -150,30 +205,15 @@ def execute_study(study_id: str, store: Store | None = None, echo: Callable[[str
              + (f", vectors from {prepared.vectors_name}" if prepared.vectors_name else ""))
     if not store.runs(study_id):  # tasks were unknown at creation (planned once, even by two workers at once)
         store.add_runs_once(study_id, spec.planned_runs(list(prepared.specs)), config.to_dict())
-    results: dict[int, RunResult] = {}
-    total = len(store.runs(study_id))
-    while not store.cancel_requested(study_id) and (run := store.next_queued_run(study_id)) is not None:
-        if worker_stopping():
-            return results  # the worker is shutting down: the study stays "running", the next worker resumes it
-        try:
-            r = execute_run(store, study_id, run["id"], prepared, run["tasks"],
-                            run_config(config, run["setting"], spec.plan, len(run["tasks"]), len(prepared.specs)),
-                            run["seed"], save_models)
-        except WorkerStopping:
-            return results  # the run went back to the queue; the next worker resumes the study
-        except (InterruptedError, RunTaken):
-            continue  # cancelled (execute_run marked it), or another process claimed the run first
-        except Exception:
-            if raise_errors:
-                _finish_study(store, study_id, given_up=True)
-                raise
-            log.exception("study %s: run %s failed", study_id, run["id"])
-            continue
-        results[run["id"]] = r
-        done = sum(x["status"] == Status.DONE for x in store.runs(study_id))
-        echo(f"  run {done}/{total} {run['setting']:<6} seed {run['seed']} " + ", ".join(
-            f"{t}={r.test_scores[t][prepared.specs[t].selection_metric]:.3f}" for t in run["tasks"])
-             + f"  ({r.epochs_run} epochs, {r.train_seconds:.1f}s, {r.examples_per_second:.0f} ex/s)")
+    job = StudyRun(store, study_id, spec, config, prepared, echo, save_models, raise_errors)
+    try:
+        finished = train_runs(job)
+    except Exception:  # only with raise_errors (or a backend that cannot go on: the study stops here)
+        _finish_study(store, study_id, given_up=True)
+        raise
+    results = job.results
+    if not finished:
+        return results  # this process stops: the study stays "running", the next worker resumes it
     # After the runs, so that workers sharing the study all start training at once; before settling it, so that
     # a study is never done without its baselines (whichever worker settles it has checked them itself).
     if not store.cancel_requested(study_id):
@@ -216,6 +256,22 @@ def _finish_study(store: Store, study_id: str, error: str | None = None, given_u
     store.settle_study(study_id, verdict, blocking=(Status.RUNNING,) if given_up else ACTIVE)
 
 
+def train_prepared(prepared: PreparedStudy, tasks: list[str], config: RunConfig, seed: int, save_model: bool,
+                   report: Callable[[dict], None], should_stop: Callable[[], bool],
+                   restart: Callable[[str], None]) -> RunResult:
+    """Train one run of ``tasks`` on the study's prepared data (its auxiliary tasks too), trained again with a
+    smaller batch after a GPU out-of-memory error (``restart(note)`` then). Here or in a Ray task."""
+    specs = {**{t: prepared.specs[t] for t in tasks}, **prepared.aux_specs}
+
+    def train(cfg: RunConfig) -> RunResult:
+        return train_run(prepared.data, specs, prepared.split, cfg, seed, len(prepared.vocab), prepared.vectors,
+                         progress=report, keep_model=save_model, itos=prepared.vocab.itos,
+                         known_words=prepared.known_words, should_stop=should_stop)
+
+    return train_fitting_memory(train, config, lambda size: restart(
+        f"GPU out of memory: training again from the start with batch size {size}"))
+
+
 def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStudy, tasks: list[str],
                 config: RunConfig, seed: int, save_model: bool = True) -> RunResult:
     """Train one planned run: progress and each epoch's curves written live, results in one transaction.
@@ -223,26 +279,10 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
     Raises what training raised (InterruptedError when cancelled), after marking the run."""
     if not store.claim_run(run_id, process_identity()):
         raise RunTaken(f"Run {run_id} is no longer queued: another process took it.")
-    specs = {**{t: prepared.specs[t] for t in tasks}, **prepared.aux_specs}
-    progress: dict = {}
-
-    def report(update: dict) -> None:
-        curves = update.pop("curves", [])
-        progress.update(update)  # step updates keep the last epoch's val_score, best_epoch, ...
-        store.record_progress(run_id, progress, curves)
-
-    def train(cfg: RunConfig) -> RunResult:
-        return train_run(prepared.data, specs, prepared.split, cfg, seed, len(prepared.vocab), prepared.vectors,
-                         progress=report, keep_model=save_model, itos=prepared.vocab.itos,
-                         known_words=prepared.known_words,
-                         should_stop=lambda: worker_stopping() or store.cancel_requested(study_id))
-
+    progress = RunProgress(store, run_id)
     try:
-        def retried(size: int) -> None:
-            store.clear_curves(run_id)
-            report({"note": f"GPU out of memory: training again from the start with batch size {size}"})
-
-        result = train_fitting_memory(train, config, retried)
+        result = train_prepared(prepared, tasks, config, seed, save_model, progress,
+                                lambda: worker_stopping() or store.cancel_requested(study_id), progress.restart)
     except InterruptedError:
         if worker_stopping():  # SIGTERM: not cancelled, only interrupted; run it again, whole, later
             store.reset_run(run_id)
@@ -252,25 +292,5 @@ def execute_run(store: Store, study_id: str, run_id: int, prepared: PreparedStud
     except Exception as exc:
         store.update_run(run_id, status=Status.FAILED, error=describe_error(exc), finished=time.time())
         raise
-    checkpoint, save_error = None, None
-    if save_model and result.state_dict is not None:
-        path = mtl_home() / "checkpoints" / study_id / f"run{run_id}.pt"
-        tmp = path.with_suffix(".tmp")
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            torch.save(result.state_dict, tmp)
-            tmp.replace(path)
-            checkpoint = str(path)
-        except Exception as exc:  # noqa: BLE001 - disk full, no permission...: keep the scores, lose only the model
-            log.exception("run %s: saving the model to %s failed", run_id, path)
-            save_error = (f"The scores were kept, but the model could not be saved to {path} "
-                          f"({describe_error(exc)}). Fix: free disk space or make the folder writable, then "
-                          "run the study again to get a model for Predict.")
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
-    store.finish_run(run_id, result, checkpoint)
-    if save_error:
-        store.update_run(run_id, error=save_error)
+    store_result(store, study_id, run_id, result, save_model)
     return result

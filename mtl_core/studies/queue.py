@@ -25,6 +25,7 @@ from huey import SqliteHuey
 from mtl_core.paths import mtl_home
 from mtl_core.status import ACTIVE, Status
 from mtl_core.store import Store
+from mtl_core.studies.backends import Executor, executor_from_env, study_executor
 from mtl_core.studies.parallel import parallel_runs
 from mtl_core.studies.processes import (
     ROOT,
@@ -42,11 +43,11 @@ RETRIED = (Status.FAILED, Status.CANCELLED)  # the runs a retry queues again
 
 
 def _run_study_task(study_id: str, store_path: str) -> None:
-    from mtl_core.studies.execute import execute_study
+    from mtl_core.studies.dispatch import execute
 
     store = Store(store_path)
     try:
-        execute_study(study_id, store)
+        execute(study_id, store)  # here, or as Ray tasks owned by this worker (the study's executor says)
     finally:  # a live owner means "executing it now" (recover relies on it)
         store.release_study(study_id, process_identity())
 
@@ -69,23 +70,29 @@ def _enqueue(store: Store, study_id: str, copies: int = 1) -> None:
         _queue(store)[1](study_id, str(store.path))
 
 
-def fan_out(store: Store) -> int:
+def fan_out(store: Store, executor: Executor | None = None) -> int:
     """Queue messages per study, so that its runs spread over every worker (``parallel``): as many as this
     machine trains at once, or as many workers as are alive if more. A worker that takes a message of a study
-    whose runs are all claimed or done returns at once."""
+    whose runs are all claimed or done returns at once. A Ray study gets one: one worker owns it, Ray spreads
+    its runs."""
+    if executor is not None and executor.ray:
+        return 1
     return max(parallel_runs(), len(live_workers(store)))
 
 
-def submit_study(spec, store: Store | None = None) -> str:
+def submit_study(spec, store: Store | None = None, executor: Executor | None = None) -> str:
     """Create the study and its planned runs (all "queued"), put it on the queue; returns its id at once.
+    ``executor``: where its runs train (default: ``backends.executor_from_env``, the local workers unless
+    MTL_LAB_BACKEND=ray), stored with the study.
 
     Nothing is trained or tokenized here; when ``spec.tasks`` is None and the data is a file, the runs
     are planned by the worker once it has loaded the data."""
     from mtl_core.studies.execute import create_study
 
     store = store or Store()
-    study_id = create_study(spec, store, backend="queue")
-    _enqueue(store, study_id, fan_out(store))
+    executor = executor or executor_from_env()
+    study_id = create_study(spec, store, backend="queue", executor=executor.to_dict())
+    _enqueue(store, study_id, fan_out(store, executor))
     return study_id
 
 
@@ -113,7 +120,7 @@ def retry_study(study_id: str, store: Store | None = None) -> int:
     for run in again:
         store.reset_run(run["id"], when=RETRIED)
     store.update_study(study_id, status=Status.QUEUED, cancel_requested=0, error=None, backend="queue")
-    _enqueue(store, study_id, min(len(again), fan_out(store)) or 1)
+    _enqueue(store, study_id, min(len(again), fan_out(store, study_executor(study) if study else None)) or 1)
     return len(again)
 
 

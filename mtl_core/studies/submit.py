@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from mtl_core.store import Store
+from mtl_core.studies.backends import Executor, check_reachable, executor_from_env
 from mtl_core.studies.queue import ensure_worker, retry_study, submit_study
 from mtl_core.studies.spec import StudySpec
 
@@ -25,10 +26,15 @@ def serve(store: Store, start_worker: bool | None = None) -> bool:
     return ensure_worker(store)
 
 
-def queue_study(spec: StudySpec, store: Store | None = None, start_worker: bool | None = None) -> str:
-    """Queue ``spec`` for the background workers (``queue.submit_study``), then ``serve``; returns the study id."""
+def queue_study(spec: StudySpec, store: Store | None = None, start_worker: bool | None = None,
+                executor: Executor | None = None) -> str:
+    """Queue ``spec`` for the background workers (``queue.submit_study``), then ``serve``; returns the study id.
+    ``executor``: where its runs train (default: the environment's, ``backends.executor_from_env``); a Ray
+    cluster that does not answer at its address is refused here, before anything is queued."""
     store = store or Store()
-    study_id = submit_study(spec, store)
+    executor = executor or executor_from_env()
+    check_reachable(executor)
+    study_id = submit_study(spec, store, executor)
     serve(store, start_worker)
     return study_id
 
