@@ -31,6 +31,7 @@ from mtl_core.cli.options import parse_sets  # noqa: E402
 from mtl_core.results.methods import epochs_to_converge, method_rows  # noqa: E402
 from mtl_core.results.study_results import StudyResults  # noqa: E402
 from mtl_core.results.summary import describe_method, summary_rows  # noqa: E402
+from mtl_core.results.verdict import NO_INTERVAL  # noqa: E402
 from mtl_core.store import Store  # noqa: E402
 from mtl_core.studies.execute import run_study  # noqa: E402
 from mtl_core.studies.presets import load_presets  # noqa: E402
@@ -65,7 +66,7 @@ def run_preset(name: str, seeds: int, overrides: dict, plan: str | None, store: 
            f"{'task':<12} {'metric':<15} {'single':>22} {'multitask':>22} {'tfidf-lr':>9} {'majority':>9}  published"]
 
     def cell(r: dict | None) -> str:
-        return f"{r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if r else "-"
+        return f"{r['mean']:.3f} {ci(r['ci_low'], r['ci_high'])}" if r else "-"
 
     tasks = list(lead)
     for task in tasks:
@@ -85,8 +86,13 @@ def run_preset(name: str, seeds: int, overrides: dict, plan: str | None, store: 
         out.append("published (other data or models): " + ", ".join(f"{k} {v:.3f}" for k, v in unmatched.items()))
     converge = {s: epochs_to_converge(results, s) for s in ("single", "all")}
     out.append("epochs to converge (best epoch, mean [95% CI]): " + ", ".join(
-        f"{s} {m:.1f} [{lo:.1f}, {hi:.1f}]" for s, found in converge.items() if found for m, lo, hi in [found]))
+        f"{s} {m:.1f} {ci(lo, hi, 1)}" for s, found in converge.items() if found for m, lo, hi in [found]))
     return out, study_id
+
+
+def ci(low: float | None, high: float | None, digits: int = 3) -> str:
+    """An interval, or NO_INTERVAL from one seed (``mean_ci`` gives None then)."""
+    return NO_INTERVAL if low is None else f"[{low:.{digits}f}, {high:.{digits}f}]"
 
 
 def methods_table(store: Store, study_ids: list[str]) -> list[str]:
@@ -95,11 +101,11 @@ def methods_table(store: Store, study_ids: list[str]) -> list[str]:
     out = [f"\n## methods compared on {', '.join(sorted({r['task'] for r in rows}))}",
            f"{'study':<18} {'task':<8} {'score':>22} {'best epoch':>20} {'target':>7} {'epochs to target':>20}"]
     for r in rows:
-        best = f"{r['epochs_to_converge']:.1f} [{r['epochs_ci_low']:.1f}, {r['epochs_ci_high']:.1f}]" \
+        best = f"{r['epochs_to_converge']:.1f} {ci(r['epochs_ci_low'], r['epochs_ci_high'], 1)}" \
             if r["epochs_to_converge"] is not None else "-"
-        reach = f"{r['epochs_to_target']:.1f} [{r['target_ci_low']:.1f}, {r['target_ci_high']:.1f}]" \
+        reach = f"{r['epochs_to_target']:.1f} {ci(r['target_ci_low'], r['target_ci_high'], 1)}" \
             if r["epochs_to_target"] is not None else "-"
-        out.append(f"{r['study']:<18} {r['task']:<8} {r['mean']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}] "
+        out.append(f"{r['study']:<18} {r['task']:<8} {r['mean']:.3f} {ci(r['ci_low'], r['ci_high'])} "
                    f"{best:>20} {r['target'] if r['target'] is not None else float('nan'):>7.3f} {reach:>20}")
     return out
 

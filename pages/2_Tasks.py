@@ -19,7 +19,7 @@ from ui.common import get_store, plain, sidebar
 from ui.methods import method_ui
 from ui.presets import submit
 
-st.set_page_config(page_title="Tasks · MTL Lab", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="Tasks · MTL Lab", page_icon=":material/science:", layout="wide")
 st.title("Tasks")
 st.caption("Pick what to train together. Submitting queues the study for the background worker and returns at once.")
 store = get_store()
@@ -68,7 +68,7 @@ def config_ui(defaults: dict, tasks: list[str], k: str) -> dict:
 options = sources(store)
 if not options:
     st.info("No data yet: save a dataset on the Data page, or fetch a catalog dataset.")
-    st.page_link("pages/1_Data.py", label="Go to the Data page", icon="📥")
+    st.page_link("pages/1_Data.py", label="Go to the Data page", icon=":material/upload_file:")
     st.stop()
 label = st.selectbox("Data", list(options), key="tasks_source")
 # Widgets that depend on the data get keys of their own per data source, so picking other data shows its
@@ -120,4 +120,4 @@ if st.button("Queue the study", type="primary", key="tasks_submit"):
         st.error(str(exc))
     else:
         st.success(f"Queued study {plain(study_id)}.")
-        st.page_link("pages/3_Train.py", label="Watch it train", icon="⏱️")
+        st.page_link("pages/3_Train.py", label="Watch it train", icon=":material/timer:")

@@ -7,15 +7,17 @@ from mtl_core.results.gains import lead_rows, paired_deltas
 from mtl_core.results.interference import conflict_summary, study_gradient_curves
 from mtl_core.results.study_results import StudyResults
 from mtl_core.results.summary import summary_rows
+from mtl_core.results.verdict import interval_text
 from mtl_core.status import ACTIVE, Status
 from mtl_core.studies.playground import BASE_CUES, playground_spec
 from mtl_core.studies.submit import queue_study
 from mtl_core.charts.playground import conflict_chart, cosine_chart
 from mtl_core.charts.relations import settings_chart
 from mtl_core.charts.scores import comparison_chart
+from ui.charts import show_chart
 from ui.common import NUM, get_store, plain, sidebar
 
-st.set_page_config(page_title="Playground · MTL Lab", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="Playground · MTL Lab", page_icon=":material/science:", layout="wide")
 st.title("Playground: when does a second task help?")
 store = get_store()
 sidebar(store)
@@ -58,12 +60,13 @@ def results_ui(results: StudyResults) -> None:
     rows = lead_rows(summary_rows(results), lead)
     st.subheader("Alone vs together (test accuracy, mean ± 95% CI over seeds)")
     together = any(r["setting"].startswith("with:") for r in rows)
-    st.plotly_chart(settings_chart(rows) if together else comparison_chart(rows), key="pg_scores")
+    show_chart(settings_chart(rows) if together else comparison_chart(rows), "pg_scores")
     deltas = paired_deltas(results.scores, lead)
     if deltas:
-        st.dataframe([{k: d[k] for k in ("task", "setting", "single", "multitask", "delta", "ci_low", "ci_high",
-                                          "verdict")} for d in deltas], hide_index=True,
-                     column_config={k: NUM for k in ("single", "multitask", "delta", "ci_low", "ci_high")})
+        st.dataframe([{**{k: d[k] for k in ("task", "setting", "single", "multitask", "delta")},
+                       "95% CI": interval_text(d["ci_low"], d["ci_high"], d["n_seeds"], signed=True),
+                       "verdict": d["verdict"]} for d in deltas], hide_index=True,
+                     column_config={k: NUM for k in ("single", "multitask", "delta")})
     st.markdown("**Synergy** means a task scores better trained together with its partner than alone; "
                 "**interference** means worse. The verdict says *helps* or *hurts* only when the 95% interval "
                 "of the per-seed difference leaves out 0; otherwise the seeds disagree and it says so.")
@@ -73,8 +76,8 @@ def results_ui(results: StudyResults) -> None:
         return
     st.subheader("Do the tasks pull the shared encoder the same way?")
     left, right = st.columns([3, 2])
-    left.plotly_chart(cosine_chart(grads), key="pg_cosine")
-    right.plotly_chart(conflict_chart(grads), key="pg_conflict")
+    show_chart(cosine_chart(grads), "pg_cosine", left)
+    show_chart(conflict_chart(grads), "pg_conflict", right)
     for s in conflict_summary(grads):
         st.metric(f"{plain(s['pair'].replace('|', ' & '))}: mean gradient cosine, mean conflict rate",
                   f"{s['grad_cosine']:+.2f} · {s['grad_conflict_rate']:.0%}")

@@ -51,7 +51,7 @@ def trace_types(at: AppTest) -> list[set[str]]:
 def test_pairs_study_shows_comparison_gains_and_transfer_heatmap(home):
     at = open_compare(home["pairs"])
     assert not at.exception
-    comparison, heatmap, *relatedness, curves = charts(at)
+    comparison, heatmap, *relatedness, curves, confusion = charts(at)
     names = {t.get("name") for t in comparison["data"]}
     assert {"single-task (alone)", "multitask (all tasks)", "with related", "with base", "with conflicting",
             "majority-class baseline"} <= names
@@ -68,6 +68,7 @@ def test_pairs_study_shows_comparison_gains_and_transfer_heatmap(home):
     cells = {(t, p): heat["text"][TASKS.index(t)][TASKS.index(p)] for t in TASKS for p in TASKS if t != p}
     assert all(text.endswith("?") == (cell in unclear) for cell, text in cells.items())
     assert curves["layout"]["xaxis"]["title"]["text"] == "epoch"
+    assert confusion["data"][0]["type"] == "heatmap" and confusion["layout"]["xaxis"]["title"]["text"] == "predicted"
     text = " ".join(m.value for m in at.markdown)
     assert "Synergy" in text and "Interference" in text and "can't tell" in text and "Transfer" in text
     labels = {b.label for b in at.get("download_button")}
@@ -105,15 +106,17 @@ def test_one_render_reads_the_study_once_and_computes_the_transfer_matrix_once(h
     assert not at.exception
     assert loads == [home["pairs"]] and len(transfers) == 1
     study_reads = {name: reads[(name, home["pairs"])] for name in STUDY_READS}
-    # test and auxiliary scores; every run's curve rows in one read, whatever the number of runs
-    assert study_reads == {"study": 1, "runs": 1, "scores": 2, "baselines": 1, "study_curves": 1}
+    # test and auxiliary scores, and the per-class counts; every run's curve rows in one read, whatever the number
+    # of runs
+    assert study_reads == {"study": 1, "runs": 1, "scores": 3, "baselines": 1, "study_curves": 1}
     assert not [key for (name, key) in reads if name == "curves"]  # no read per run
 
 
 def test_singles_all_study_has_no_heatmap(home):
     at = open_compare(home["plain"])
     assert not at.exception
-    assert trace_types(at) == [{"bar", "scatter"}, {"scatter"}]  # comparison chart + curves, no heatmap
+    # comparison chart + curves + the picked run's confusion matrix; no transfer heatmap
+    assert trace_types(at) == [{"bar", "scatter"}, {"scatter"}, {"heatmap"}]
     assert list(at.dataframe[0].value["setting"]) == ["all", "all"]
     assert "transfer.csv" not in {b.label for b in at.get("download_button")}
     assert not any("Transfer" in m.value for m in at.markdown)
@@ -124,8 +127,9 @@ def test_learning_curves_follow_the_chosen_run(home):
     pair_run = next(r for r in home["store"].runs(home["pairs"]) if r["setting"] == "pair")
     at.selectbox(key="compare_run").select(pair_run).run()
     assert not at.exception
-    curves = charts(at)[-1]
+    curves, confusion = charts(at)[-2:]  # the run's learning curves, then its first task's confusion matrix
     assert {t["name"] for t in curves["data"]} == {f"{t} (accuracy)" for t in pair_run["tasks"]}
+    assert confusion["layout"]["title"]["text"].startswith(pair_run["tasks"][0])
 
 
 def test_png_export_on_the_page_and_its_fallback(home, monkeypatch):

@@ -82,7 +82,9 @@ def test_pairs_study_shows_every_relatedness_chart(home):
     assert "Spearman" in estimate["layout"]["title"]["text"] and len(estimate["data"][0]["x"]) == 6
     text = texts(at)
     assert "**Group 1**" in text and "Among every way to split the 3 tasks" in text and "Spearman" in text
-    assert charts(at)[-1]["layout"]["xaxis"]["title"]["text"] == "epoch"  # learning curves stay last
+    curves, confusion = charts(at)[-2:]  # the run's learning curves, then its confusion matrix, stay last
+    assert curves["layout"]["xaxis"]["title"]["text"] == "epoch"
+    assert confusion["layout"]["xaxis"]["title"]["text"] == "predicted"
 
     at.slider(key="compare_group_k").set_value(1).run()
     assert not at.exception
@@ -102,7 +104,7 @@ def test_study_without_pairs_or_gradients_has_no_relatedness_sections(home):
     assert not at.exception
     assert not any(test(f) for f in charts(at) for test in (is_affinity, is_conflict, is_graph, is_estimate))
     assert "compare_group_k" not in {s.key for s in at.slider}
-    assert len(charts(at)) == 2  # the comparison and the learning curves still there
+    assert len(charts(at)) == 3  # the comparison, the learning curves and the confusion matrix still there
 
 
 def edge(fig, name: str):
@@ -110,9 +112,12 @@ def edge(fig, name: str):
 
 
 def test_graph_edges_follow_sign_size_and_significance_of_transfer():
-    rows = [{"task": "a", "partner": "b", "delta_mean": 0.10, "ci_low": 0.02, "ci_high": 0.18, "significant": True},
-            {"task": "b", "partner": "a", "delta_mean": -0.02, "ci_low": -0.09, "ci_high": 0.05, "significant": False},
-            {"task": "c", "partner": "a", "delta_mean": 0.0, "ci_low": -0.01, "ci_high": 0.01, "significant": False}]
+    rows = [{"task": "a", "partner": "b", "delta_mean": 0.10, "ci_low": 0.02, "ci_high": 0.18, "n_seeds": 3,
+             "significant": True, "verdict": "helps"},
+            {"task": "b", "partner": "a", "delta_mean": -0.02, "ci_low": -0.09, "ci_high": 0.05, "n_seeds": 3,
+             "significant": False, "verdict": "no clear difference"},
+            {"task": "c", "partner": "a", "delta_mean": 0.0, "ci_low": None, "ci_high": None, "n_seeds": 1,
+             "significant": False, "verdict": "run ≥ 2 seeds"}]
     fig = relation_graph(rows, ["a", "b", "c"])
     helps, hurts, flat = edge(fig, "b → a"), edge(fig, "a → b"), edge(fig, "a → c")
     assert (helps.line.color, hurts.line.color, flat.line.color) == (SYNERGY, INTERFERENCE, NEUTRAL)
@@ -122,13 +127,14 @@ def test_graph_edges_follow_sign_size_and_significance_of_transfer():
     nodes = edge(fig, "tasks")
     assert list(nodes.text) == ["a", "b", "c"]
     assert all(abs(x * x + y * y - 1) < 1e-9 for x, y in zip(nodes.x, nodes.y))  # on the unit circle
+    assert "1 seed: no interval" in flat.hovertext[0] and "run ≥ 2 seeds" in flat.hovertext[0]
 
 
 def test_affinity_heatmap_places_cells_by_task_and_partner():
     rows = [{"task": "a", "partner": "b", "affinity": 2e-6}, {"task": "b", "partner": "a", "affinity": -1e-6}]
     (heat,) = affinity_heatmap(rows, ["a", "b"]).data
     assert [list(row) for row in heat.z] == [[None, 2e-6], [-1e-6, None]] and heat.zmid == 0 and heat.zmax == 2e-6
-    assert heat.text[0][1] == "+2.0e-06" and "raised it (hurts)" in heat.customdata[1][0]
+    assert heat.text[0][1] == "+2.0e-6" and "raised it (hurts)" in heat.customdata[1][0]  # as d3 writes it
 
 
 def test_conflict_hover_carries_the_mean_conflict_rate_per_epoch():

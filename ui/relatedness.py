@@ -14,8 +14,9 @@ from mtl_core.errors import ConfigError
 from mtl_core.results.affinity import affinity_matrix
 from mtl_core.results.estimate_quality import estimate_agreement, pair_points
 from mtl_core.results.grouping import recommend
-from mtl_core.results.interference import study_gradient_curves
+from mtl_core.results.interference import gradient_epochs, pair_matrix, study_gradient_curves
 from mtl_core.results.study_results import StudyResults
+from mtl_core.charts.interference import STATISTICS, gradient_heatmap
 from mtl_core.charts.relations import (
     ESTIMATE_LABELS,
     affinity_heatmap,
@@ -24,6 +25,7 @@ from mtl_core.charts.relations import (
     gradient_settings,
     relation_graph,
 )
+from ui.charts import show_chart
 from ui.common import plain
 
 Export = Callable[[object, str, str], None]
@@ -32,7 +34,7 @@ Export = Callable[[object, str, str], None]
 def chart_with_help(fig, key: str, help_md: str, export: Export, name: str) -> None:
     """A chart with its classroom explanation beside it, and its export buttons below."""
     left, right = st.columns([3, 1])
-    left.plotly_chart(fig, key=key)
+    show_chart(fig, key, left)
     right.markdown(help_md)
     export(fig, name, key)
 
@@ -41,9 +43,10 @@ AFFINITY_HELP = (
     "changes. Blue: the partner's step lowered it (the tasks agree), red: raised it. Cheap — measured during "
     "the all-task run — but it looks one step ahead, not at the final score.")
 CONFLICT_HELP = (
-    "Each line is one pair of tasks: the **cosine** between their gradients on the shared encoder, per epoch "
-    "(bold: mean over seeds). Above 0 they pull the encoder the same way; below 0 (red band) they **conflict**. "
-    "Hover for the share of measurements that conflicted.")
+    "The **cosine** between two tasks' gradients on the shared encoder: above 0 they pull the encoder the same "
+    "way (blue), below 0 they **conflict** (red). The **conflict rate** is the share of checks with a negative "
+    "cosine. The heatmap shows every pair at once (pick an epoch, or the mean over training); the line view "
+    "follows the pairs you pick over the epochs (bold: mean over seeds).")
 GRAPH_HELP = (
     "Each arrow goes from a partner to the task it changed, measured against training that task alone. "
     "**Blue** = synergy, **red** = interference, thicker = bigger change, **dashed** = the 95% CI includes 0 "
@@ -81,8 +84,33 @@ def conflict_ui(results: StudyResults, export: Export) -> None:
     setting = st.radio("Measured in", settings, key="compare_conflict_setting", horizontal=True,
                        format_func=lambda s: "the all-task model" if s == "all" else f"{s} runs") \
         if len(settings) > 1 else settings[0]
-    fig = conflict_over_time([r for r in rows if r["setting"] == setting])
+    rows = [r for r in rows if r["setting"] == setting]
+    pairs = list(dict.fromkeys(r["task"] for r in rows))
+    view = st.radio("View", ["heatmap", "lines"], key="compare_conflict_view", horizontal=True,
+                    index=0 if len(pairs) > 3 else 1,
+                    format_func=lambda v: "every pair (task × task)" if v == "heatmap" else "over epochs (pick pairs)")
+    if view == "heatmap":
+        fig = heatmap_view(rows, list(results.tasks))
+    else:
+        picked = st.multiselect("Pairs", pairs, default=pairs[:3], key="compare_conflict_pairs",
+                                format_func=lambda p: p.replace("|", " & "))
+        fig = conflict_over_time(rows, picked)
     chart_with_help(fig, "compare_conflict", CONFLICT_HELP, export, "gradient_conflict")
+
+
+def heatmap_view(rows: list[dict], tasks: list[str]):
+    """The task x task gradient heatmap, with its statistic and an epoch slider (0 = mean over epochs)."""
+    c1, c2 = st.columns(2)
+    name = c1.radio("Statistic", list(STATISTICS), key="compare_conflict_stat", horizontal=True,
+                    format_func=STATISTICS.get)
+    epochs = gradient_epochs(rows)
+    epoch = c2.select_slider("Epoch", ["mean"] + epochs, value="mean", key="compare_conflict_epoch",
+                             help="Each epoch's measurements, or their mean over training.") \
+        if len(epochs) > 1 else "mean"
+    at = None if epoch == "mean" else int(epoch)
+    matrix = pair_matrix(rows, name, at)
+    measured = {m["task"] for m in matrix}
+    return gradient_heatmap(matrix, [t for t in tasks if t in measured], name, at)
 
 
 def graph_ui(transfer: list[dict], tasks: list[str], export: Export) -> None:
@@ -138,7 +166,7 @@ def estimates_ui(points: list[dict], agreement: dict[str, dict], export: Export)
     estimate = st.radio("Cheap estimate", estimates, key="compare_estimate", horizontal=True,
                         format_func=ESTIMATE_LABELS.get) if len(estimates) > 1 else estimates[0]
     fig = estimate_scatter(points, estimate, agreement.get(estimate))
-    st.plotly_chart(fig, key="compare_estimates")
+    show_chart(fig, "compare_estimates")
     st.caption("Each point is one ordered pair: how the cheap estimate rated it (x) against what the pair runs "
                "measured (y). A **Spearman** correlation near 1 means the estimate ranks pairs in the measured "
                "order. " + trust_sentence(agreement.get(estimate)))

@@ -4,14 +4,26 @@ estimates predict the measured transfer (scatter). No Streamlit here."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import plotly.graph_objects as go
 
 from mtl_core.charts.playground import _per_epoch, cosine_chart
-from mtl_core.charts.scores import COLORS
+from mtl_core.charts.scores import COLORS, add_baselines, hover_interval, score_layout, whiskers
+from mtl_core.charts.style import (
+    BLUE,
+    DIVERGING,
+    NEUTRAL,
+    SERIES,
+    VERMILLION,
+    describe,
+    legend_below,
+    round_rows,
+)
+from mtl_core.results.verdict import interval_text
 
-SYNERGY, INTERFERENCE, NEUTRAL = "#2166ac", "#b2182b", "#888888"  # RdBu's two ends (as the heatmaps), grey
+SYNERGY, INTERFERENCE = BLUE, VERMILLION  # Okabe-Ito blue and vermillion: apart for every colour vision
 ESTIMATE_LABELS = {"grad_cosine": "gradient cosine (shared encoder)",  # estimate_quality.ESTIMATES
                    "lookahead_affinity": "lookahead affinity"}
 
@@ -21,31 +33,51 @@ def sign_color(v: float) -> str:
     return SYNERGY if v > 0 else INTERFERENCE if v < 0 else NEUTRAL
 
 
+def number_format(values: list[float | None]) -> str:
+    """One format for a heatmap's cells and its colour bar (d3 and Python read it alike): fixed 3 decimals, or
+    scientific when every value is below 0.001 in size."""
+    sizes = [abs(v) for v in values if v is not None and v != 0]
+    return "+.1e" if sizes and max(sizes) < 0.001 else "+.3f"
+
+
+def formatted(v: float, fmt: str) -> str:
+    """``v`` as d3 writes ``fmt`` (Python pads the exponent, "e-04"; d3 writes "e-4")."""
+    return re.sub(r"e([+-])0*(\d)", r"e\1\2", format(v, fmt))
+
+
 def _small(v: float) -> str:
-    return f"{v:+.3f}" if v == 0 or abs(v) >= 0.001 else f"{v:+.1e}"
+    return formatted(v, number_format([v]))
 
 
 def affinity_heatmap(rows: list[dict], tasks: list[str]) -> go.Figure:
     """Row = task scored, column = partner whose update was taken, color = affinity (blue: the partner's
-    step lowered the task's loss, red: raised it). ``rows`` are ``affinity.affinity_matrix`` rows."""
+    step lowered the task's loss, red: raised it). ``rows`` are ``affinity.affinity_matrix`` rows. Cells and
+    the colour bar share one number format."""
     cell = {(r["task"], r["partner"]): r["affinity"] for r in rows}
     z = [[cell.get((t, p)) for p in tasks] for t in tasks]
-    text = [["" if v is None else _small(v) for v in row] for row in z]
-    hover = [["" if v is None else f"a training step on {p} → {t}'s loss: affinity {_small(v)}, "
+    fmt = number_format([v for row in z for v in row])
+    text = [["" if v is None else formatted(v, fmt) for v in row] for row in z]
+    hover = [["" if v is None else f"a training step on {p} → {t}'s loss: affinity {formatted(v, fmt)}, "
               + ("lowered it (helps)" if v > 0 else "raised it (hurts)") for p, v in zip(tasks, row)]
              for t, row in zip(tasks, z)]
-    fig = signed_heatmap(z, text, hover, tasks, "affinity", floor=1e-6)
+    fig = signed_heatmap(z, text, hover, tasks, "affinity", floor=1e-6, tickformat=fmt)
     fig.update_layout(xaxis_title="lookahead step on (partner)")
-    return fig
+    best = max(rows, key=lambda r: r["affinity"], default=None)
+    worst = min(rows, key=lambda r: r["affinity"], default=None)
+    summary = ("Lookahead affinity per ordered pair" + (
+        f"; highest: a step on {best['partner']} → {best['task']} {formatted(best['affinity'], fmt)}; lowest: "
+        f"{worst['partner']} → {worst['task']} {formatted(worst['affinity'], fmt)}." if best else "."))
+    return describe(fig, summary, [{k: r.get(k) for k in ("task", "partner", "affinity", "n_runs")} for r in rows])
 
 
-def conflict_over_time(rows: list[dict]) -> go.Figure:
+def conflict_over_time(rows: list[dict], pairs: list[str] | None = None) -> go.Figure:
     """Gradient cosine per task pair over epochs (``playground.cosine_chart``), with each epoch's
     conflict rate (share of measurements with cosine < 0, mean over seeds) in the hover of the mean line.
 
-    ``rows`` are ``interference.study_gradient_curves`` rows of ONE setting (one run per pair and seed).
+    ``rows`` are ``interference.study_gradient_curves`` rows of ONE setting (one run per pair and seed);
+    ``pairs``: only these pair labels ("A|B"), None = all (fine for a few pairs; many need ``gradient_heatmap``).
     """
-    fig = cosine_chart(rows)
+    fig = cosine_chart(rows, pairs)
     conflict = _per_epoch(rows, "grad_conflict_rate")
     for trace in fig.data:
         if trace.mode != "lines+markers":
@@ -79,9 +111,7 @@ def relation_graph(rows: list[dict], tasks: list[str]) -> go.Figure:
         ox, oy = -dy / length * 0.05, dx / length * 0.05  # shift to the arrow's left: A->B and B->A apart
         xs = [x0 + dx * f + ox for f in (0.12, 0.5, 0.86)]
         ys = [y0 + dy * f + oy for f in (0.12, 0.5, 0.86)]
-        verdict = ("synergy" if r["delta_mean"] > 0 else "interference") if r["significant"] else "can't tell"
-        hover = (f"{r['task']} trained with {r['partner']}: {r['delta_mean']:+.3f} "
-                 f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] — {verdict}")
+        hover = transfer_hover(r)
         color = sign_color(r["delta_mean"])
         fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=f"{r['partner']} → {r['task']}",
                         line=dict(color=color, width=1 + 7 * abs(r["delta_mean"]) / biggest,
@@ -91,14 +121,35 @@ def relation_graph(rows: list[dict], tasks: list[str]) -> go.Figure:
                         hovertext=[hover] * 3, hoverinfo="text", showlegend=False)
     fig.add_scatter(x=[pos[t][0] for t in tasks], y=[pos[t][1] for t in tasks], mode="markers+text",
                     text=tasks, textposition="top center", name="tasks", hoverinfo="text", showlegend=False,
-                    marker=dict(size=26, color="white", line=dict(color="#444444", width=2)))
+                    marker=dict(size=26, color="white", line=dict(color=NEUTRAL, width=2)))
     for name, color, dash in (("synergy", SYNERGY, "solid"), ("interference", INTERFERENCE, "solid"),
-                              ("can't tell (CI includes 0)", NEUTRAL, "dash")):
+                              ("can't tell (CI includes 0, or 1 seed)", NEUTRAL, "dash")):
         fig.add_scatter(x=[None], y=[None], mode="lines", name=name, line=dict(color=color, dash=dash, width=3))
     axis = dict(visible=False, range=[-1.35, 1.35])
-    fig.update_layout(height=460, margin=dict(t=30, b=10, l=10, r=10), plot_bgcolor="white",
-                      xaxis=axis, yaxis=dict(**axis, scaleanchor="x"), legend=dict(orientation="h", y=1.06, x=0))
-    return fig
+    fig.update_layout(height=480, margin=dict(t=30, b=10, l=10, r=10), xaxis=axis,
+                      yaxis=dict(**axis, scaleanchor="x"))
+    legend_below(fig)
+    return describe(fig, transfer_summary(rows), transfer_table(rows))
+
+
+def transfer_hover(r: dict) -> str:
+    """'<task> trained with <partner>: +0.012 [-0.01, +0.03] — no clear difference' (the results' verdict)."""
+    return (f"{r['task']} trained with {r['partner']}: {r['delta_mean']:+.3f} "
+            f"{interval_text(r.get('ci_low'), r.get('ci_high'), r.get('n_seeds'), signed=True)} — {r['verdict']}")
+
+
+def transfer_summary(rows: list[dict]) -> str:
+    """One sentence over the measured pairs: how many help, hurt, or can't be told apart."""
+    verdicts = [r["verdict"] for r in rows]
+    counts = ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))
+    biggest = max(rows, key=lambda r: abs(r["delta_mean"]), default=None)
+    return (f"{len(rows)} measured task-partner effects: {counts}" + (
+        f"; the largest: {transfer_hover(biggest)}." if biggest else "."))
+
+
+def transfer_table(rows: list[dict]) -> list[dict]:
+    return round_rows([{k: r.get(k) for k in ("task", "partner", "delta_mean", "ci_low", "ci_high", "n_seeds",
+                                              "verdict")} for r in rows])
 
 
 def estimate_scatter(points: list[dict], estimate: str, agreement: dict | None = None) -> go.Figure:
@@ -113,49 +164,48 @@ def estimate_scatter(points: list[dict], estimate: str, agreement: dict | None =
                                 line=dict(color="white", width=1)),
                     hovertext=[f"{p['task']} with {p['partner']}: {label} {_small(p[estimate])}, "
                                f"transfer {p['transfer']:+.3f}" for p in pts], hoverinfo="text", name="pairs")
-    fig.add_hline(y=0, line_color="gray", line_dash="dot")
-    fig.add_vline(x=0, line_color="gray", line_dash="dot")
+    fig.add_hline(y=0, line_color=NEUTRAL, line_dash="dot")
+    fig.add_vline(x=0, line_color=NEUTRAL, line_dash="dot")
     title = f"{label} vs measured transfer"
     if agreement and agreement.get("spearman") is not None:
         ci = "" if agreement.get("ci_low") is None else \
             f", 95% CI [{agreement['ci_low']:+.2f}, {agreement['ci_high']:+.2f}]"
-        title += f": Spearman {agreement['spearman']:+.2f}{ci}, {agreement.get('n_pairs', len(pts))} pairs"
-    fig.update_layout(height=380, margin=dict(t=50, b=40, l=60, r=10), title=title, showlegend=False,
-                      xaxis_title=f"{label} (cheap estimate)",
-                      yaxis_title="measured transfer (delta vs alone)")
-    return fig
+        title += f"<br>Spearman {agreement['spearman']:+.2f}{ci}, {agreement.get('n_pairs', len(pts))} pairs"
+    fig.update_layout(height=400, margin=dict(t=60, b=40, l=60, r=10), title=dict(text=title, automargin=True),
+                      showlegend=False)
+    fig.update_xaxes(title=f"{label} (cheap estimate)", automargin=True)
+    fig.update_yaxes(title="measured transfer (delta vs alone)", automargin=True)
+    return describe(fig, title.replace("<br>", ": ") + ".",
+                    round_rows([{k: p.get(k) for k in ("task", "partner", estimate, "transfer")} for p in pts], 4))
 
 
 def gradient_settings(rows: list[dict]) -> list[str]:
     """Settings with gradient rows, "all" first (every pair measured inside one model)."""
     return sorted({r["setting"] for r in rows}, key=lambda s: (s != "all", s))
 
-PARTNER_COLORS = ["#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"]
-GROUP_COLORS = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#5254a3"]
+PARTNER_COLORS = SERIES[2:]  # green, vermillion, sky blue, purple, yellow, grey: apart from alone and all
 
 
-def _setting_style(setting: str, tasks: list[str], groups: list[str]) -> tuple[str, str]:
-    """(legend label, color) of a summary setting; a partner keeps its color on every task."""
-    if setting == "single":
-        return "single-task (alone)", COLORS["single"]
-    if setting == "all":
-        return "multitask (all tasks)", COLORS["all"]
+def _setting_style(setting: str, tasks: list[str], groups: list[str]) -> tuple[str, str, str]:
+    """(legend label, color, bar pattern) of a summary setting; a partner keeps its color on every task, groups
+    are hatched so they never read as a partner."""
+    if setting in ("single", "all"):
+        return ("single-task (alone)" if setting == "single" else "multitask (all tasks)"), COLORS[setting], ""
     if setting.startswith("with:"):
         partner = setting[5:]
         k = tasks.index(partner) if partner in tasks else len(tasks)
-        return f"with {partner}", PARTNER_COLORS[k % len(PARTNER_COLORS)]
+        return f"with {partner}", PARTNER_COLORS[k % len(PARTNER_COLORS)], ""
     k = groups.index(setting) if setting in groups else 0
-    return setting.replace("group:", "group "), GROUP_COLORS[k % len(GROUP_COLORS)]
+    return setting.replace("group:", "group "), SERIES[k % len(SERIES)], "/"
 
 
 def settings_chart(rows: list[dict]) -> go.Figure:
     """Per task, one bar per setting it was trained in (alone, all, with each partner, each group),
-    mean ± 95% CI; majority baseline dashed over the task's bars; TF-IDF+LR diamond.
+    mean ± 95% CI (from 2 seeds on); majority baseline dashed over the task's bars; TF-IDF+LR diamond.
 
-    ``rows`` are summary rows on each task's lead metric (``gains.lead_rows``).
+    ``rows`` are summary rows on one metric per task (``gains.lead_rows``).
     """
     tasks = list(dict.fromkeys(r["task"] for r in rows))
-    metric = {r["task"]: r["metric"] for r in rows}
     bars = [r for r in rows if r["setting"] != "tfidf-lr"]
     fig = go.Figure()
     width, pos, step = 0.8, {}, {}
@@ -167,41 +217,22 @@ def settings_chart(rows: list[dict]) -> go.Figure:
     settings = list(dict.fromkeys(r["setting"] for r in bars))
     groups = [s for s in settings if s.startswith("group:")]
     for setting in settings:
-        label, color = _setting_style(setting, tasks, groups)
+        label, color, pattern = _setting_style(setting, tasks, groups)
         rs = [r for r in bars if r["setting"] == setting]
         fig.add_bar(name=label, x=[pos[(r["task"], setting)] for r in rs], y=[r["mean"] for r in rs],
-                    width=[step[r["task"]] * 0.95 for r in rs],
-                    marker_color=color, legendgroup=setting,
-                    error_y=dict(type="data", array=[r["ci_high"] - r["mean"] for r in rs],
-                                 arrayminus=[r["mean"] - r["ci_low"] for r in rs], thickness=2, width=4),
-                    customdata=[[r["task"], r["ci_low"], r["ci_high"]] for r in rs],
-                    hovertemplate="%{customdata[0]}: %{y:.3f} [%{customdata[1]:.3f}, %{customdata[2]:.3f}]"
-                                  "<extra>" + label + "</extra>")
-    xs, ys = [], []
-    for k, task in enumerate(tasks):
-        maj = next((r["majority_baseline"] for r in rows if r["task"] == task and r["majority_baseline"] is not None), None)
-        if maj is not None:
-            xs += [k - 0.45, k + 0.45, None]
-            ys += [maj, maj, None]
-    fig.add_scatter(name="majority-class baseline", x=xs, y=ys, mode="lines",
-                    line=dict(color=COLORS["majority"], dash="dash", width=2), hoverinfo="skip")
-    tfidf = [r for r in rows if r["setting"] == "tfidf-lr"]
-    fig.add_scatter(name="TF-IDF + logistic regression", x=[tasks.index(r["task"]) + 0.45 for r in tfidf],
-                    y=[r["mean"] for r in tfidf], mode="markers",
-                    marker=dict(symbol="diamond", size=12, color=COLORS["tfidf-lr"], line=dict(color="white", width=1)),
-                    hovertemplate="%{y:.3f}<extra>TF-IDF + LR</extra>")
-    fig.update_layout(height=470, margin=dict(t=70, b=40, l=60, r=10),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
-                      xaxis=dict(tickvals=list(range(len(tasks))), ticktext=[f"{t}<br>({metric[t]})" for t in tasks]),
-                      yaxis=dict(title="test score, mean ± 95% CI over seeds", range=[0, 1.02]))
-    return fig
+                    width=[step[r["task"]] * 0.95 for r in rs], marker=dict(color=color, pattern_shape=pattern),
+                    legendgroup=setting, error_y=whiskers(rs),
+                    customdata=[[r["task"], hover_interval(r)] for r in rs],
+                    hovertemplate="%{customdata[0]}: %{y:.3f} %{customdata[1]}<extra>" + label + "</extra>")
+    add_baselines(fig, rows, tasks)
+    return score_layout(fig, rows, tasks, height=440 + 12 * len(settings))
 
 
 def transfer_heatmap(rows: list[dict], tasks: list[str]) -> go.Figure:
     """Row = task scored, column = partner, color = delta vs alone (diverging, 0 = white).
 
-    ``rows`` are ``transfer.transfer_matrix`` rows. Each cell shows the delta; a cell whose 95% CI includes 0
-    is marked "?" (can't tell); the diagonal (a task with itself) is empty.
+    ``rows`` are ``transfer.transfer_matrix`` rows. Each cell shows the delta; a cell without a verdict (95% CI
+    includes 0, or one seed: no CI) is marked "?"; the diagonal (a task with itself) is empty.
     """
     cell = {(r["task"], r["partner"]): r for r in rows}
     z, text, hover = [], [], []
@@ -210,31 +241,26 @@ def transfer_heatmap(rows: list[dict], tasks: list[str]) -> go.Figure:
         for partner in tasks:
             r = cell.get((task, partner))
             z[-1].append(None if r is None else r["delta_mean"])
-            if r is None:
-                text[-1].append("")
-                hover[-1].append("")
-                continue
-            mark = "" if r["significant"] else " ?"
-            text[-1].append(f"{r['delta_mean']:+.3f}{mark}")
-            verdict = ("synergy (helps)" if r["delta_mean"] > 0 else "interference (hurts)") if r["significant"] \
-                else "can't tell (CI includes 0)"
-            hover[-1].append(f"{task} trained with {partner}: {r['delta_mean']:+.3f} "
-                             f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}] — {verdict}")
-    return signed_heatmap(z, text, hover, tasks, "delta vs alone", floor=0.01)
+            text[-1].append("" if r is None else f"{r['delta_mean']:+.3f}{'' if r['significant'] else ' ?'}")
+            hover[-1].append("" if r is None else transfer_hover(r))
+    fig = signed_heatmap(z, text, hover, tasks, "gain", floor=0.01, tickformat="+.3f")
+    return describe(fig, transfer_summary(rows), transfer_table(rows))
 
 
 def signed_heatmap(z: list[list[float | None]], text: list[list[str]], hover: list[list[str]], tasks: list[str],
-                   colorbar_title: str, floor: float) -> go.Figure:
+                   colorbar_title: str, floor: float, tickformat: str = "+.3f") -> go.Figure:
     """Task × partner cells on a diverging scale centred on 0 (blue above, red below, white at 0).
 
-    The color range is symmetric, at least ``floor`` wide, so tiny values do not look saturated.
+    The color range is symmetric, at least ``floor`` wide, so tiny values do not look saturated; the colour bar
+    writes its numbers in ``tickformat``, the format of the cells' text.
     """
     biggest = max([abs(v) for row in z for v in row if v is not None] + [floor])
     fig = go.Figure(go.Heatmap(z=z, x=tasks, y=tasks, text=text, texttemplate="%{text}", customdata=hover,
-                               hovertemplate="%{customdata}<extra></extra>", colorscale="RdBu", zmid=0,
+                               hovertemplate="%{customdata}<extra></extra>", colorscale=DIVERGING, zmid=0,
                                zmin=-biggest, zmax=biggest, xgap=2, ygap=2,
-                               colorbar=dict(title=colorbar_title)))
-    fig.update_layout(height=120 + 70 * len(tasks), margin=dict(t=30, b=60, l=100, r=10), plot_bgcolor="white",
-                      xaxis=dict(title="trained with (partner)", showgrid=False),
-                      yaxis=dict(title="task scored", autorange="reversed", showgrid=False))
+                               colorbar=dict(title=dict(text=colorbar_title, side="top"), tickformat=tickformat,
+                                             thickness=14)))
+    fig.update_layout(height=140 + 60 * len(tasks), margin=dict(t=30, b=10, l=10, r=10))
+    fig.update_xaxes(title="trained with (partner)", showgrid=False, automargin=True, tickangle=-30)
+    fig.update_yaxes(title="task scored", autorange="reversed", showgrid=False, automargin=True)
     return fig

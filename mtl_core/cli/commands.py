@@ -2,24 +2,26 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from mtl_core.cli.options import method_overrides, parse_groups, parse_sets
 from mtl_core.cli.outputs import (
+    study_report,
     write_predictions,
     write_relatedness,
     write_summary,
     write_transfer,
 )
 from mtl_core.errors import MTLLabError
-from mtl_core.studies.presets import load_presets
+from mtl_core.studies.presets import load_presets, load_study_source
 
 
 def cmd_study(args) -> int:
     from mtl_core.results.study_results import StudyResults
-    from mtl_core.results.summary import format_table
     from mtl_core.store import Store
-    from mtl_core.studies.execute import run_study
+    from mtl_core.studies.backends import executor_from_env
+    from mtl_core.studies.dispatch import run_study
     from mtl_core.studies.spec import StudySpec
 
     overrides = {**method_overrides(args), **parse_sets(args.set)}
@@ -39,10 +41,13 @@ def cmd_study(args) -> int:
                          plan=args.plan or "singles+all", data_dir=args.data_dir)
     spec.config = {**spec.config, **overrides}
     spec.groups = groups
+    if not args.preset:  # bad data files (e.g. a task with one label) are refused before anything is stored or queued
+        load_study_source(spec.source, spec.data_dir)
+    executor = executor_from_env(args.backend, args.ray_address)  # --backend / --ray-address, else the environment
     if args.command == "submit":
-        return submit(spec, args.start_worker)
+        return submit(spec, args.start_worker, executor)
     store = Store()
-    study_id, results = run_study(spec, store)
+    study_id, results = run_study(spec, store, executor)  # here, or as Ray tasks this process owns
     out = Path(args.out)
     stored = StudyResults.load(store, study_id)  # read once for every file below
     rows = write_summary(stored, out)
@@ -50,14 +55,14 @@ def cmd_study(args) -> int:
     related = write_relatedness(stored, transfer, out)
     if args.save_predictions:
         write_predictions(stored, results, out / "predictions")
-    print(format_table(rows))
+    print(study_report(stored, rows))  # the table, then a warning per task that learned little
     print(f"\nwrote {out / 'summary.csv'}" + (f" and {out / 'transfer.csv'}" if transfer else "")
           + "".join(f", {path}" for path in related)
           + f"  (study {study_id} in {store.path})")
     return 0
 
 
-def submit(spec, start_worker: bool) -> int:
+def submit(spec, start_worker: bool, executor=None) -> int:
     """Queue ``spec`` (starting a worker only with ``--start-worker``); print its id (stdout) and the time
     estimate (stderr)."""
     from mtl_core.store import Store
@@ -66,10 +71,11 @@ def submit(spec, start_worker: bool) -> int:
     from mtl_core.studies.time_estimates import estimate_seconds
 
     store = Store()
-    study_id = queue_study(spec, store, start_worker=start_worker)
+    study_id = queue_study(spec, store, start_worker=start_worker, executor=executor)
     print(study_id)
     state = "a worker is running" if live_workers(store) else "no worker yet: run `python -m mtl_core worker`"
-    print(f"queued; at most about {estimate_seconds(spec, store) / 60:.1f} min here ({state})", file=sys.stderr)
+    where = f"; its runs train on {executor.label()}" if executor is not None and executor.ray else ""
+    print(f"queued; about {estimate_seconds(spec, store) / 60:.1f} min here ({state}{where})", file=sys.stderr)
     return 0
 
 
@@ -110,9 +116,22 @@ def cmd_data(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from mtl_core.cli.share import log_to_mlflow, write_report
     from mtl_core.results.study_results import StudyResults
     from mtl_core.store import Store
 
+    if args.tracking_uri and not args.mlflow:
+        raise MTLLabError("--tracking-uri goes with --mlflow: add --mlflow, or leave --tracking-uri out.")
+    if args.report or args.mlflow:
+        if args.report:
+            for path in write_report(Store(), args.study_id, Path(args.out or ".")):
+                print(f"wrote {path}")
+        if args.mlflow:
+            print(log_to_mlflow(Store(), args.study_id, args.tracking_uri, args.out))
+        return 0
+    if not args.out:
+        raise MTLLabError("export needs --out FOLDER for summary.csv, or --report (one HTML file and a CSV zip) "
+                          "or --mlflow (an MLflow experiment).")
     stored = StudyResults.load(Store(), args.study_id)  # a ConfigError naming the store when there is no such study
     out = Path(args.out)
     write_summary(stored, out)
@@ -123,6 +142,40 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_studies(args) -> int:
+    """``studies list`` (a table), ``studies diff A B`` (settings side by side), ``studies rm ID``."""
+    from mtl_core.store import Store
+
+    store = Store()
+    if args.studies_command == "list":
+        rows = [{"id": s["id"], "name": s["name"], "status": s["status"], "tags": ", ".join(s["tags"]),
+                 "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(s["created"])),
+                 "tasks": ", ".join(s["tasks"]), "runs": f"{s['runs_done']}/{s['runs']}"}
+                for s in store.study_overview() if not args.tag or args.tag in s["tags"]]
+        print(text_table(rows, ["id", "name", "status", "tags", "created", "tasks", "runs"])
+              if rows else "No studies" + (f" tagged {args.tag!r}." if args.tag else f" in {store.path}."))
+    elif args.studies_command == "diff":
+        from mtl_core.studies.diff import settings_diff
+
+        rows = settings_diff(store, args.first, args.second, every_row=args.all)
+        print(text_table([{"setting": r["setting"], args.first: r["first"], args.second: r["second"]} for r in rows],
+                         ["setting", args.first, args.second]) if rows else "The two studies' settings are the same.")
+    elif args.studies_command == "rm":
+        from mtl_core.studies.manage import delete_study
+
+        removed = delete_study(args.study_id, store)
+        print(f"deleted study {args.study_id} ({removed} saved model(s) removed)")
+    return 0
+
+
+def text_table(rows: list[dict], columns: list[str], width: int = 60) -> str:
+    """``rows`` as a plain-text table with a header; each cell cut to ``width`` characters."""
+    cells = [[str(r.get(c, ""))[:width] for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    lines = [columns, ["-" * w for w in widths], *cells]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+
+
 def cmd_selftest(args) -> int:
     from mtl_core.selftest import format_report, passed, run_reliability
 
@@ -131,4 +184,4 @@ def cmd_selftest(args) -> int:
     return 0 if passed(sections) else 1
 
 
-COMMANDS = {"selftest": cmd_selftest, "study": cmd_study, "submit": cmd_study, "worker": cmd_worker, "presets": cmd_presets, "data": cmd_data, "export": cmd_export}
+COMMANDS = {"selftest": cmd_selftest, "study": cmd_study, "submit": cmd_study, "worker": cmd_worker, "presets": cmd_presets, "data": cmd_data, "export": cmd_export, "studies": cmd_studies}

@@ -76,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="folder for summary.csv (and predictions)")
     s.add_argument("--save-predictions", action="store_true", help="write every test example's gold and predicted labels")
     s.add_argument("--name", help="a name for the study")
+    s.add_argument("--backend", choices=["local", "ray"], help="where the runs train: this machine (local, the "
+                   "default) or a Ray cluster (ray); default: $MTL_LAB_BACKEND, else local")
+    s.add_argument("--ray-address", metavar="auto|HOST:PORT|ray://HOST:PORT", help="with --backend ray: the cluster "
+                   "(auto: the one `ray start` started here; default: $MTL_LAB_RAY_ADDRESS, else a local Ray)")
 
     q = sub.add_parser("submit", parents=[s], conflict_handler="resolve",
                        help="queue a study (the options of `study`) for the background worker; returns at once")
@@ -101,9 +105,29 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("files", nargs="+")
     c.add_argument("--format")
 
-    e = sub.add_parser("export", help="write a stored study's summary.csv (and transfer.csv if it ran pairs)")
+    e = sub.add_parser("export", help="write a stored study's summary.csv (and transfer.csv if it ran pairs); "
+                                      "--report: one HTML file and a zip of every CSV; --mlflow: an MLflow experiment")
     e.add_argument("study_id")
-    e.add_argument("--out", required=True)
+    e.add_argument("--out", help="folder for the files (required without --report/--mlflow; --report: default "
+                                 "the current folder; --mlflow: the default store goes in OUT/mlruns)")
+    e.add_argument("--report", action="store_true", help="write <name>-<id>.html (charts, tables, verdicts, the "
+                                                         "commands to run it again; opens offline) and <name>-<id>-csv.zip")
+    e.add_argument("--mlflow", action="store_true", help="log the study to MLflow: one MLflow run per training run "
+                                                         "(params, per-epoch metrics, test scores, baselines); "
+                                                         "re-exporting updates, never duplicates")
+    e.add_argument("--tracking-uri", help="with --mlflow: the MLflow tracking URI (default: a local file: store "
+                                          "in MTL_LAB_HOME/mlruns, or OUT/mlruns with --out)")
+
+    st = sub.add_parser("studies", help="the stored studies: list them, diff two, delete one")
+    stsub = st.add_subparsers(dest="studies_command", required=True)
+    ls = stsub.add_parser("list", help="a table of every study: id, name, status, tags, created, tasks, runs")
+    ls.add_argument("--tag", help="only studies with this tag")
+    df = stsub.add_parser("diff", help="two studies' settings side by side (only the rows that differ)")
+    df.add_argument("first")
+    df.add_argument("second")
+    df.add_argument("--all", action="store_true", help="every setting, the same ones too")
+    rm = stsub.add_parser("rm", help="delete an ended study with its runs, models and queue entries")
+    rm.add_argument("study_id")
 
     t = sub.add_parser("selftest", help="check this installation: --reliability prints the reliability report")
     t.add_argument("--reliability", action="store_true", required=True,
@@ -111,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quick", action="store_true", help="the short version for CI (about a minute)")
     t.add_argument("--workdir", help="keep the section folders here (default: a new temporary folder)")
     t.add_argument("--only", action="append", metavar="SECTION", help="run only this section (repeatable): "
-                   "bad_inputs, faults, concurrency")
+                   "bad_inputs, faults, concurrency, ray_cluster")
     return p
 
 

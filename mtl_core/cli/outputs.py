@@ -11,12 +11,29 @@ if TYPE_CHECKING:
 
 
 def write_summary(results: StudyResults, out: Path) -> list[dict]:
-    """summary.csv; returns its rows."""
+    """summary.csv (every metric) and gains.csv (together vs alone, paired by seed, on every metric a task
+    reports: pick rows by the ``metric`` column); returns the summary rows."""
+    from mtl_core.results.gains import SETTING_DELTA_COLUMNS, paired_deltas
     from mtl_core.results.summary import COLUMNS, summary_rows
 
     rows = summary_rows(results)
     write_csv(rows, out / "summary.csv", COLUMNS)
+    gains: dict[tuple, dict] = {}
+    for chosen in results.metric_choices():  # a task without the chosen metric falls back to its lead: once each
+        for d in paired_deltas(results.scores, results.metrics_for(chosen)):
+            gains.setdefault((d["task"], d["setting"], d["metric"]), d)
+    write_csv(list(gains.values()), out / "gains.csv", SETTING_DELTA_COLUMNS)
     return rows
+
+
+def study_report(results: StudyResults, rows: list[dict]) -> str:
+    """What the CLI prints: the summary table (intervals only from 2 seeds on), then a plain warning for every
+    task whose model is not above its majority baseline or is below TF-IDF + LR, with the likely reason."""
+    from mtl_core.results.health import task_warnings
+    from mtl_core.results.summary import format_table
+
+    warnings = task_warnings(results, rows)
+    return format_table(rows) + "".join(f"\nWARNING {w['warning']}" for w in warnings)
 
 
 def write_transfer(results: StudyResults, out: Path) -> list[dict]:

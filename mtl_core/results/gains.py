@@ -7,8 +7,8 @@ from typing import Iterable
 from mtl_core.results.stats import paired_delta
 from mtl_core.results.study_results import StudyResults
 from mtl_core.results.summary import setting_rank
+from mtl_core.results.verdict import HELPS, HURTS, UNCLEAR, verdict  # noqa: F401  (HELPS..: re-exported)
 
-HELPS, HURTS, UNCLEAR = "helps", "hurts", "no clear difference"
 SETTING_DELTA_COLUMNS = ["task", "setting", "metric", "single", "multitask", "delta", "ci_low", "ci_high",
                          "n_seeds", "verdict"]
 DELTA_COLUMNS = ["task", "metric", "single", "all", "delta", "ci_low", "ci_high", "n_seeds", "verdict"]
@@ -25,14 +25,15 @@ def _lead_by_seed(scores: list[dict], lead: dict[str, str]) -> dict[tuple[str, s
 
 
 def _delta(alone: dict[int, float], together: dict[int, float]) -> dict | None:
-    """Means, the paired delta (together - alone over shared seeds), its CI and the verdict; None if no seed is shared."""
+    """Means, the paired delta (together - alone over shared seeds), its CI (None with one seed) and the verdict
+    (``verdict.verdict``); None if no seed is shared."""
     seeds = sorted(set(alone) & set(together))
     if not seeds:
         return None
     est, significant = paired_delta([together[k] for k in seeds], [alone[k] for k in seeds])
     return {"single": sum(alone[k] for k in seeds) / len(seeds), "multitask": sum(together[k] for k in seeds) / len(seeds),
             "delta": est.mean, "ci_low": est.ci_low, "ci_high": est.ci_high, "n_seeds": est.n,
-            "verdict": (HELPS if est.mean > 0 else HURTS) if significant else UNCLEAR, "significant": significant}
+            "verdict": verdict(est), "significant": significant}
 
 
 def paired_deltas(scores: list[dict], lead: dict[str, str], settings: Iterable[str] | None = None,
@@ -43,7 +44,8 @@ def paired_deltas(scores: list[dict], lead: dict[str, str], settings: Iterable[s
     (``StudyResults.scores``: 'all', 'with:<partner>', 'group:a+b', ...). ``settings``: only these (e.g.
     ``["all"]``); None: every multitask setting. Rows of SETTING_DELTA_COLUMNS plus ``significant``, tasks in
     study order, settings in summary order. The verdict is "helps" or "hurts" only when the 95% CI of the mean
-    per-seed difference excludes 0.
+    per-seed difference excludes 0, and "run ≥ 2 seeds" with one seed (no CI). ``lead`` may map each task to
+    any metric it was scored on (the Compare page's metric picker), not only its lead metric.
     """
     wanted = None if settings is None else set(settings)
     by_seed = _lead_by_seed(scores, lead)

@@ -15,6 +15,12 @@ from mtl_core.store import Store
 from mtl_core.tasks import TaskSpec
 
 
+# Metrics a reader can pick (Compare's metric picker, the exports), in the order offered; "lead" = each task's own
+# selection metric (accuracy for classification, span-F1 for entity tagging, else token accuracy).
+METRIC_LABELS = {"lead": "each task's lead metric", "accuracy": "accuracy", "macro_f1": "macro-F1",
+                 "span_f1": "span-F1 (tagging)", "token_accuracy": "token accuracy (tagging)"}
+
+
 def lead_metrics(tasks: dict[str, dict]) -> dict[str, str]:
     """Each task's lead metric (the one model selection uses), from a study's stored task specs."""
     return {name: TaskSpec(**spec).selection_metric for name, spec in tasks.items()}
@@ -92,6 +98,16 @@ class StudyResults:
     def lead(self) -> dict[str, str]:
         """Task -> its lead metric, in study order."""
         return lead_metrics(self.tasks)
+
+    def metric_choices(self) -> list[str]:
+        """"lead", then every metric at least one task reports, in METRIC_LABELS order."""
+        found = {m for spec in self.tasks.values() for m in TaskSpec(**spec).metrics}
+        return ["lead"] + [m for m in METRIC_LABELS if m in found]
+
+    def metrics_for(self, chosen: str = "lead") -> dict[str, str]:
+        """Task -> the metric to show: ``chosen`` where the task reports it, else the task's lead metric
+        (macro-F1 is not defined for a tagging task, span-F1 not for a classification task)."""
+        return {t: chosen if chosen in TaskSpec(**spec).metrics else self.lead[t] for t, spec in self.tasks.items()}
 
     @property
     def finished_runs(self) -> list[dict]:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from mtl_core.models.pretrained import PRETRAINED_ENCODERS
 from mtl_core.results.stats import mean_ci
 from mtl_core.results.study_results import StudyResults
+from mtl_core.results.verdict import interval_text
 from mtl_core.training.config import RunConfig
 
 COLUMNS = ["task", "setting", "metric", "mean", "ci_low", "ci_high", "n_seeds", "majority_baseline"]
@@ -32,7 +33,7 @@ def summary_rows(results: StudyResults) -> list[dict]:
         rows.append(_row(task, setting, metric, est.mean, est.ci_low, est.ci_high, est.n, majority.get((task, metric))))
     for b in baselines:
         if b["method"] == "tfidf-lr":
-            rows.append(_row(b["task"], "tfidf-lr", b["metric"], b["value"], b["value"], b["value"], 1,
+            rows.append(_row(b["task"], "tfidf-lr", b["metric"], b["value"], None, None, 1,  # one fit: no CI
                              majority.get((b["task"], b["metric"]))))
     rows.sort(key=lambda r: (order.get(r["task"], 99), r["metric"] != lead.get(r["task"], "accuracy"),
                              r["metric"], setting_rank(r["setting"], order)))
@@ -74,19 +75,20 @@ def _overall_rows(tasks: dict, per_seed: dict, baselines: list[dict]) -> list[di
     tfidf = [b for b in baselines if b["method"] == "tfidf-lr" and b["metric"] == "accuracy"]
     if len(tfidf) == len(names):
         value = sum(b["value"] * n_test[b["task"]] for b in tfidf) / total
-        rows.append(_row(OVERALL, "tfidf-lr", "accuracy", value, value, value, 1, maj))
+        rows.append(_row(OVERALL, "tfidf-lr", "accuracy", value, None, None, 1, maj))
     return rows
 
 
 def format_table(rows: list[dict]) -> str:
-    """A plain-text table for the terminal: task, setting, metric, mean ± CI half-width, majority."""
+    """A plain-text table for the terminal: task, setting, metric, mean, 95% CI (or "1 seed: no interval"),
+    seeds, majority."""
     w = max([10] + [len(r["setting"]) + 2 for r in rows])  # 'with:<partner>' and 'group:a+b' can be long
-    lines = [f"{'task':<14}{'setting':<{w}}{'metric':<16}{'mean':>8}{'95% CI':>18}{'seeds':>7}{'majority':>10}"]
+    lines = [f"{'task':<14}{'setting':<{w}}{'metric':<16}{'mean':>8}  {'95% CI':<20}{'seeds':>5}{'majority':>10}"]
     for r in rows:
-        ci = f"[{r['ci_low']:.3f}, {r['ci_high']:.3f}]"
+        ci = interval_text(r["ci_low"], r["ci_high"], r["n_seeds"])
         maj = f"{r['majority_baseline']:.3f}" if r["majority_baseline"] is not None else "-"
-        lines.append(f"{r['task'][:13]:<14}{r['setting']:<{w}}{r['metric']:<16}{r['mean']:>8.3f}{ci:>18}"
-                     f"{r['n_seeds']:>7}{maj:>10}")
+        lines.append(f"{r['task'][:13]:<14}{r['setting']:<{w}}{r['metric']:<16}{r['mean']:>8.3f}  {ci:<20}"
+                     f"{r['n_seeds']:>5}{maj:>10}")
     return "\n".join(lines)
 
 
