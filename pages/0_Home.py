@@ -10,6 +10,7 @@ import streamlit as st
 from mtl_core.results.gains import SETTING_DELTA_COLUMNS, lead_rows, paired_deltas
 from mtl_core.results.summary import summary_rows
 from mtl_core.charts.scores import comparison_chart
+from ui.charts import show_chart
 from ui.common import NUM, get_store, pick_results, plain, sidebar
 from ui.presets import presets_ui
 
@@ -24,9 +25,9 @@ TOUR = """
 """
 
 EXPLAIN = """
-**How to read it.** Grey bars: each task trained alone. Blue bars: one shared model trained on all tasks.
+**How to read it.** Orange bars: each task trained alone. Blue bars: one shared model trained on all tasks.
 Whiskers: 95% confidence interval over seeds. Dashed line: always predicting the most common label.
-Red diamond: a classical TF-IDF + logistic-regression model on the same split.
+Black diamond: a classical TF-IDF + logistic-regression model on the same split.
 
 **Synergy** — the blue bar is higher: the other tasks taught the shared encoder something useful
 (e.g. the same cue words).
@@ -62,7 +63,7 @@ st.subheader("Study: " + plain(results.name))
 st.caption(f"id {results.id} · tasks: {', '.join(lead)} · {seeds} seed(s) per setting · "
            "details, learning curves and exports on the Compare page")
 left, right = st.columns([3, 1])
-left.plotly_chart(comparison_chart(lead_rows(rows, lead)), key="home_chart")
+show_chart(comparison_chart(lead_rows(rows, lead)), "home_chart", left)
 right.markdown(EXPLAIN)
 
 st.subheader("Does learning together help? (together − alone, paired by seed)")
@@ -70,4 +71,4 @@ deltas = paired_deltas(results.scores, lead)  # all tasks together, and each par
 st.dataframe(pd.DataFrame(deltas, columns=SETTING_DELTA_COLUMNS), hide_index=True, key="home_deltas",
              column_config={c: NUM for c in ("single", "multitask", "delta", "ci_low", "ci_high")})
 st.caption("\"helps\" / \"hurts\" only when the 95% CI of the per-seed difference excludes 0.")
-st.page_link("pages/4_Compare.py", label="Open this study on the Compare page", icon="📊")
+st.page_link("pages/4_Compare.py", label="Open this study on the Compare page", icon=":material/bar_chart:")

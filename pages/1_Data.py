@@ -12,10 +12,11 @@ from mtl_core.data.sources import load_source
 from mtl_core.errors import MTLLabError
 from mtl_core.paths import DATA_DIR_ENV
 from mtl_core.charts.data import label_chart
+from ui.charts import show_chart
 from ui.common import get_store, plain, sidebar
 from ui.messages import page_message
 
-st.set_page_config(page_title="MTL Lab · Data", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="MTL Lab · Data", page_icon=":material/science:", layout="wide")
 AUTO, NONE = "(automatic)", "(none)"
 PARTNERS = [("related", 12, 0, 0), ("unrelated", 0, 0, 12), ("conflicting", 6, 6, 0), ("partly related", 6, 0, 6)]
 
@@ -40,8 +41,8 @@ def review_ui(source: dict, key: str, default_name: str) -> None:
         st.warning(plain(page_message(warning)))
     columns = st.columns(min(3, max(1, len(report["label_counts"]))))
     for i, (task, counts) in enumerate(report["label_counts"].items()):
-        columns[i % len(columns)].plotly_chart(label_chart(task, counts, report["absent_counts"].get(task, 0)),
-                                               key=f"{key}_chart_{i}")
+        show_chart(label_chart(task, counts, report["absent_counts"].get(task, 0)), f"{key}_chart_{i}",
+                   columns[i % len(columns)])
     name = st.text_input("Dataset name", value=default_name, key=f"{key}_dataset_name")
     if st.button("Save dataset", key=f"{key}_save", type="primary"):
         try:
@@ -168,4 +169,4 @@ if saved:
                  hide_index=True, key="data_saved")
 else:
     st.caption("None yet.")
-st.page_link("pages/2_Tasks.py", label="Next: pick tasks and start a study on the Tasks page", icon="🎯")
+st.page_link("pages/2_Tasks.py", label="Next: pick tasks and start a study on the Tasks page", icon=":material/checklist:")

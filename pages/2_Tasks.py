@@ -50,7 +50,8 @@ def config_ui(defaults: dict, tasks: list[str], k: str) -> dict:
     config["epochs"] = c1.number_input("Max epochs (early stopping on validation)", 1, 200, base.epochs, key=f"{k}_epochs")
     config["head"] = c2.selectbox("Sentence head", ["pooled", "attention"], index=["pooled", "attention"].index(base.head),
                                   key=f"{k}_head")
-    config["hidden"] = c3.select_slider("Encoder size (per direction)", [16, 32, 64, 128, 256], value=base.hidden, key=f"{k}_hidden")
+    sizes = sorted({16, 32, 64, 128, 256, base.hidden})  # a preset may use a size of its own (classroom-demo: 2)
+    config["hidden"] = c3.select_slider("Encoder size (per direction)", sizes, value=base.hidden, key=f"{k}_hidden")
     with st.expander("More options"):
         d1, d2, d3 = st.columns(3)
         config["lr"] = d1.number_input("Learning rate", 1e-5, 1.0, base.lr, format="%.4f", key=f"{k}_lr")

@@ -15,7 +15,7 @@ from mtl_core.studies.submit import requeue_study
 from mtl_core.charts.scores import curves_chart
 from ui.common import get_store, pick_study, plain, sidebar
 
-st.set_page_config(page_title="Train · MTL Lab", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="Train · MTL Lab", page_icon=":material/science:", layout="wide")
 # What an open Train page costs the training it shows (bench/ui_overhead.py, RESULTS.md): the progress table is two
 # small reads; the learning curves change once an epoch, so they are read less often and their figures built again
 # only when rows were added; and they are drawn without Plotly's hover and zoom layers: the browser redraws them

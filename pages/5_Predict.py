@@ -18,9 +18,10 @@ from mtl_core.predict import (
     run_test_scores,
     runs_with_models,
 )
+from ui.charts import show_chart
 from ui.common import NUM, get_store, pick_study, plain, sidebar
 
-st.set_page_config(page_title="MTL Lab · Predict", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="MTL Lab · Predict", page_icon=":material/science:", layout="wide")
 
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the model…")
@@ -65,7 +66,7 @@ def answer_ui(model: Predictor, text: str) -> None:
                "run cannot tell). Tokens: " + " · ".join(plain(t) for t in next(iter(prediction.values()))["tokens"]))
     shown = {t: p for t, p in prediction.items() if p["kind"] != "tagging" and p["answer"] != NOT_MENTIONED}
     if shown:
-        st.plotly_chart(prediction_chart(shown), key="predict_chart")
+        show_chart(prediction_chart(shown), "predict_chart")
     for task, p in prediction.items():
         if p["kind"] == "tagging":
             st.markdown(f"**{plain(task)}**: token / tag")

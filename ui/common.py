@@ -60,7 +60,7 @@ def status_ui(store: Store) -> None:
     current = store.study_state(st.query_params.get("study") or "")
     if current:
         label = f"Current study: {current['id']} · {plain(current['name'])} ({current['status']})"
-        page, icon = ("pages/4_Compare.py", "📊") if current["status"] == Status.DONE else ("pages/3_Train.py", "⏱️")
+        page, icon = ("pages/4_Compare.py", ":material/bar_chart:") if current["status"] == Status.DONE else ("pages/3_Train.py", ":material/timer:")
         st.page_link(page, label=label, icon=icon, query_params={"study": current["id"]})
 
 

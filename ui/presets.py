@@ -36,7 +36,7 @@ def presets_ui(store: Store) -> None:
                 st.warning(f"Needs the {preset['dataset']} dataset, which is not on this machine yet.")
                 with st.expander("How to get it"):
                     st.caption(problem)
-                st.page_link("pages/1_Data.py", label="Fetch or import it on the Data page", icon="📥")
+                st.page_link("pages/1_Data.py", label="Fetch or import it on the Data page", icon=":material/upload_file:")
                 continue
             seeds = preset.get("seeds", DEFAULT_SEEDS)
             if st.button(f"Start ({seeds} seeds)", key=f"preset_{name}", type="primary"):
