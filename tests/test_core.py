@@ -127,3 +127,17 @@ def test_worker_leaves_a_core_for_the_app(monkeypatch):
         assert training_threads() == max(1, (os.cpu_count() or 1) - 1)
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_preset_brings_its_own_seed_count_unless_one_is_given():
+    from mtl_core.cli.options import build_parser
+    from mtl_core.studies.presets import load_presets
+    from mtl_core.studies.spec import StudySpec
+
+    own = {name: p["seeds"] for name, p in load_presets().items() if "seeds" in p}
+    assert own, "no preset states its seed count"
+    name, seeds = next(iter(own.items()))
+    assert StudySpec.from_preset(name).seeds == seeds
+    assert StudySpec.from_preset(name, seeds=seeds + 1).seeds == seeds + 1
+    assert StudySpec.from_preset("absa").seeds == 3
+    assert build_parser().parse_args(["study", "--preset", name]).seeds is None  # so the preset's count holds

@@ -37,7 +37,7 @@ def cmd_study(args) -> int:
     else:
         source = {"files": args.data, "format": args.format, "test": args.test, "text_column": args.text_column,
                   "label_columns": args.label_columns.split(",") if args.label_columns else None}
-        spec = StudySpec(name=args.name or Path(args.data[0]).stem, source=source, tasks=tasks, seeds=args.seeds,
+        spec = StudySpec(name=args.name or Path(args.data[0]).stem, source=source, tasks=tasks, seeds=args.seeds or 3,
                          plan=args.plan or "singles+all", data_dir=args.data_dir)
     spec.config = {**spec.config, **overrides}
     spec.groups = groups

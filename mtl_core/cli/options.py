@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="singles+all (default); singles; all; pairs (each alone + every pair + all together, "
                         "writes transfer.csv); groups (each alone + the --groups)")
     s.add_argument("--groups", help='with --plan groups: tasks joined by "+", groups by ",", e.g. "a+b,c"')
-    s.add_argument("--seeds", type=int, default=3)
+    s.add_argument("--seeds", type=int, default=None, help="repeats with other random initialisations "
+                   "(default: the preset's, else 3)")
     s.add_argument("--epochs", type=int, help="maximum epochs per run (early stopping on validation)")
     add_method_options(s)
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any RunConfig option, e.g. hidden=64")

@@ -26,7 +26,7 @@ class StudySpec:
     def from_preset(cls, preset: str, **overrides) -> "StudySpec":
         p = get_preset(preset)
         spec = cls(name=preset, source={"preset": preset}, tasks=p.get("tasks"), config=dict(p.get("config", {})),
-                   split={"seed": 0, **p.get("split", {})}, plan=p.get("plan", "singles+all"))
+                   split={"seed": 0, **p.get("split", {})}, plan=p.get("plan", "singles+all"), seeds=p.get("seeds", 3))
         for key, value in overrides.items():
             if value is not None:
                 setattr(spec, key, value)
