@@ -140,4 +140,4 @@ def test_a_preset_brings_its_own_seed_count_unless_one_is_given():
     assert StudySpec.from_preset(name).seeds == seeds
     assert StudySpec.from_preset(name, seeds=seeds + 1).seeds == seeds + 1
     assert StudySpec.from_preset("absa").seeds == 3
-    assert build_parser().parse_args(["study", "--preset", name]).seeds is None  # so the preset's count holds
+    assert build_parser().parse_args(["study", "--preset", name, "--out", "r"]).seeds is None  # so the preset's count holds
