@@ -49,27 +49,11 @@ def write_transfer(results: StudyResults, out: Path) -> list[dict]:
 def write_relatedness(results: StudyResults, transfer: list[dict], out: Path) -> list[Path]:
     """affinity.csv (runs with affinity_every > 0), grouping.csv (recommended groupings from transfer and/or
     affinity) and estimates.csv (how well the cheap estimates rank-predict transfer), each when there is data."""
-    from mtl_core.results.affinity import COLUMNS as AFFINITY_COLUMNS
+    from mtl_core.report.tables import relatedness_tables
     from mtl_core.results.affinity import affinity_matrix
-    from mtl_core.results.estimate_quality import (
-        AGREEMENT_COLUMNS,
-        estimate_agreement,
-        pair_points,
-    )
-    from mtl_core.results.grouping import COLUMNS as GROUPING_COLUMNS
-    from mtl_core.results.grouping import grouping_rows
 
-    written = []
-    affinity = affinity_matrix(results)
-    if affinity:
-        written.append(write_csv(affinity, out / "affinity.csv", AFFINITY_COLUMNS))
-    grouping = grouping_rows(results, transfer, affinity)
-    if grouping:
-        written.append(write_csv(grouping, out / "grouping.csv", GROUPING_COLUMNS))
-    estimates = estimate_agreement(pair_points(results, transfer, affinity))
-    if estimates:
-        written.append(write_csv(estimates, out / "estimates.csv", AGREEMENT_COLUMNS))
-    return written
+    return [write_csv(t.rows, out / f"{t.name}.csv", t.columns)
+            for t in relatedness_tables(results, transfer, affinity_matrix(results)) if t.rows]
 
 
 PREDICTION_COLUMNS = ["row", "text", "gold", "predicted"]

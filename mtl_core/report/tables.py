@@ -59,22 +59,31 @@ def curve_rows(results: StudyResults) -> list[dict]:
             for r in results.finished_runs for c in results.run_curves(r["id"])]
 
 
+def relatedness_tables(results: StudyResults, transfer: list[dict], affinity: list[dict]) -> list[Table]:
+    """Lookahead affinity, the recommended groupings and how well the cheap estimates rank-predict ``transfer``
+    (the study's ``transfer_matrix``), each with its rows, even when empty; written as CSVs by the CLI's ``study``
+    and ``export``, and part of every report."""
+    points = pair_points(results, transfer, affinity) if transfer else []
+    return [
+        Table("affinity", "Lookahead affinity between tasks", affinity, AFFINITY_COLUMNS),
+        Table("grouping", "Recommended task groups", grouping_rows(results, transfer, affinity), GROUPING_COLUMNS),
+        Table("estimates", "Do the cheap estimates predict measured transfer?", estimate_agreement(points),
+              AGREEMENT_COLUMNS),
+    ]
+
+
 def study_tables(results: StudyResults) -> StudyTables:
     """Every table the study has data for; a table with no rows (no pairs, no affinity, ...) is left out."""
     summary = summary_rows(results)
     gains = paired_deltas(results.scores, results.lead)
     transfer = transfer_matrix(results)
     affinity = affinity_matrix(results)
-    points = pair_points(results, transfer, affinity) if transfer else []
     candidates = [
         Table("summary", "Test scores per task and setting (mean and 95% CI over seeds)", summary, COLUMNS),
         Table("gains", "Gain over training alone (paired by seed) and its verdict", gains, SETTING_DELTA_COLUMNS),
         Table("baselines", "Baselines on the same test split", results.baselines, BASELINE_COLUMNS),
         Table("transfer", "Transfer between pairs of tasks", transfer, TRANSFER_COLUMNS),
-        Table("affinity", "Lookahead affinity between tasks", affinity, AFFINITY_COLUMNS),
-        Table("grouping", "Recommended task groups", grouping_rows(results, transfer, affinity), GROUPING_COLUMNS),
-        Table("estimates", "Do the cheap estimates predict measured transfer?", estimate_agreement(points),
-              AGREEMENT_COLUMNS),
+        *relatedness_tables(results, transfer, affinity),
         Table("auxiliary", "Automatic auxiliary tasks (inspection only)", auxiliary_rows(results), AUX_COLUMNS),
         Table("runs", "Every run", run_rows(results), RUN_COLUMNS),
         Table("curves", "Per-epoch curves of every finished run", curve_rows(results), CURVE_COLUMNS),
