@@ -60,7 +60,8 @@ def status_ui(store: Store) -> None:
     current = store.study_state(st.query_params.get("study") or "")
     if current:
         label = f"Current study: {current['id']} · {plain(current['name'])} ({current['status']})"
-        page, icon = ("pages/4_Compare.py", ":material/bar_chart:") if current["status"] == Status.DONE else ("pages/3_Train.py", ":material/timer:")
+        done = current["status"] == Status.DONE
+        page, icon = ("pages/4_Compare.py", ":material/bar_chart:") if done else ("pages/3_Train.py", ":material/timer:")
         st.page_link(page, label=label, icon=icon, query_params={"study": current["id"]})
 
 
@@ -68,7 +69,7 @@ def pending_ui(study: dict) -> None:
     """Say that ``study`` is queued or running (not finished yet), with a link to watch it on the Train page."""
     st.info(f"Study {plain(study['name'])} ({study['id']}) is {study['status']}: its results appear here once it "
             "has finished.")
-    st.page_link("pages/3_Train.py", label="Watch it train on the Train page", icon="⏱️",
+    st.page_link("pages/3_Train.py", label="Watch it train on the Train page", icon=":material/timer:",
                  query_params={"study": study["id"]})
 
 
