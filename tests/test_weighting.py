@@ -206,3 +206,33 @@ def test_describe_lists_every_method_once_with_its_kind():
     assert [name for name, _, _ in rows] == list(REGISTRY)
     assert all(description and kind in (LOSS_WEIGHTING, GRADIENT_COMBINATION) for _, description, kind in rows)
     assert len(rows) >= 12
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_an_unweighted_extra_loss_adds_its_own_gradient_in_the_same_call(name):
+    """``backward(losses, extra)``: the method's update plus ``extra``'s plain gradient (a detector head only
+    ``extra`` reaches gets it too), as the two separate passes the trainer used to make gave."""
+    def run(one_call: bool) -> list[torch.Tensor | None]:
+        model = Tiny()
+        detector = nn.Linear(8, 1)
+        torch.manual_seed(1)
+        nn.init.normal_(detector.weight)
+        weighting = build(name, model)
+        weighting.start_epoch(1)
+        losses = model.losses(["a", "b", "c"])
+        extra = detector(model.encoder(model.x)).pow(2).mean()
+        params = list(model.parameters()) + list(detector.parameters())
+        if one_call:
+            weighting.backward(losses, extra)
+        else:
+            extra_grads = torch.autograd.grad(extra, params, retain_graph=True, allow_unused=True)
+            weighting.backward(losses)
+            for p, g in zip(params, extra_grads):
+                if g is not None:
+                    p.grad = g if p.grad is None else p.grad + g
+        return grads(params)
+
+    for got, want in zip(run(one_call=True), run(one_call=False)):
+        assert (got is None) == (want is None)
+        if want is not None:
+            assert torch.allclose(got, want, atol=1e-6), name

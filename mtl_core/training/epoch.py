@@ -22,12 +22,6 @@ def drop_words(ids: torch.Tensor, p: float) -> torch.Tensor:
     return ids.masked_fill(hit, OOV_ID)
 
 
-def add_grads(params: list[torch.nn.Parameter], grads: tuple) -> None:
-    for p, g in zip(params, grads):
-        if g is not None:
-            p.grad = g if p.grad is None else p.grad + g
-
-
 def batch_losses(run: RunSetup, config: RunConfig,
                  batch: np.ndarray) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
     """Forward pass over the batch rows; the loss of every task labelled in the batch (and the masked words), and
@@ -54,14 +48,15 @@ def batch_losses(run: RunSetup, config: RunConfig,
 def optimizer_step(run: RunSetup, config: RunConfig, losses: dict[str, torch.Tensor],
                    detected: torch.Tensor | None = None) -> None:
     """Gradients from the weighting method, plus those of the losses it does not weigh (the model's own extra
-    loss, the applies detectors' loss), then one step of every optimizer."""
+    loss, the applies detectors' loss) added unweighted in the same backward pass, then one step of every
+    optimizer."""
     extra = [loss for loss in (run.model.extra_loss(), detected) if loss is not None]
+    extra_loss = sum(extra) if extra else None
     run.optimizer.zero_grad(set_to_none=True)
-    extra_grads = torch.autograd.grad(sum(extra), run.trainable, retain_graph=True, allow_unused=True) \
-        if extra else ()
-    if losses:  # a batch of rows that no task labels trains the detectors only
-        run.weighting.backward(losses)
-    add_grads(run.trainable, extra_grads)
+    if losses:
+        run.weighting.backward(losses, extra_loss)  # one pass where the method allows (loss weighting)
+    elif extra_loss is not None:  # a batch of rows that no task labels trains the detectors only
+        extra_loss.backward()
     if config.clip:
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), config.clip)
     run.optimizer.step()

@@ -54,8 +54,12 @@ class Weighting(nn.Module, ABC):
         self.shared = tuple(p for p in shared if p.requires_grad)
 
     @abstractmethod
-    def backward(self, losses: dict[str, torch.Tensor]) -> None:
-        """Fill ``.grad`` of the model's parameters (and of this module's own) from one batch's losses."""
+    def backward(self, losses: dict[str, torch.Tensor], extra: torch.Tensor | None = None) -> None:
+        """Fill ``.grad`` of the model's parameters (and of this module's own) from one batch's losses.
+
+        ``extra``: a loss the method does not weigh (the applies detectors', the model's own); its gradient is
+        added as it is, in the same backward pass where the method allows (one pass through the encoder, not two).
+        """
 
     def current_weights(self) -> dict[str, float]:
         """Each task's current weight, for the training curves (empty when a method has no such number)."""
@@ -88,8 +92,13 @@ class LossWeighting(Weighting):
         """The scalar whose gradient is the update."""
         return sum(self.weight(t) * losses[t] for t in self.present(losses))
 
-    def backward(self, losses: dict[str, torch.Tensor]) -> None:
-        self.combine(losses).backward()
+    def backward(self, losses: dict[str, torch.Tensor], extra: torch.Tensor | None = None) -> None:
+        self.backward_total(self.combine(losses), extra)
+
+    @staticmethod
+    def backward_total(combined: torch.Tensor, extra: torch.Tensor | None) -> None:
+        """One backward pass of the weighted sum plus the unweighted ``extra``."""
+        (combined if extra is None else combined + extra).backward()
 
     def current_weights(self) -> dict[str, float]:
         return {t: float(self.weight(t)) for t in self.tasks}

@@ -66,14 +66,20 @@ class GradientCombination(Weighting):
         """Whether this batch's tasks go through the aggregator (else: plain sum)."""
         return len(present) >= self.min_tasks and bool(self.shared)
 
-    def backward(self, losses: dict[str, torch.Tensor]) -> None:
+    def backward(self, losses: dict[str, torch.Tensor], extra: torch.Tensor | None = None) -> None:
+        """The aggregated task gradients on the shared parameters, plus ``extra``'s gradient as it is; every other
+        parameter (heads, detectors) gets the plain sum's gradient in one pass."""
         present = self.order(self.present(losses))
         total = sum(losses[t] for t in present)
+        if extra is not None:
+            total = total + extra
         if not self.combines(present):
             total.backward()
             return
         matrix = torch.stack([self.task_gradient(losses[t]) for t in present])   # (k, P)
         combined = self.aggregator(present)(matrix)                                # (P,)
+        if extra is not None:
+            combined = combined + self.task_gradient(extra)
         heads = other_leaves(total, self.shared) if total.grad_fn is not None else []
         if heads:
             torch.autograd.backward(total, inputs=heads)

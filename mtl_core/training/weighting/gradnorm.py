@@ -37,15 +37,15 @@ class GradNorm(LossWeighting):
     def weight(self, task: str) -> torch.Tensor:
         return self.weights[self.index[task]].detach()
 
-    def backward(self, losses: dict[str, torch.Tensor]) -> None:
+    def backward(self, losses: dict[str, torch.Tensor], extra: torch.Tensor | None = None) -> None:
         present = self.present(losses)
         for t in present:
             self.initial_losses.setdefault(t, max(float(losses[t].detach()), 1e-8))
         if len(present) < 2 or not self.last_layer:   # one task: nothing to balance
-            self.combine(losses).backward()
+            self.backward_total(self.combine(losses), extra)
             return
         norms = torch.stack([self.grad_norm(losses[t]) for t in present])   # (k,) ||grad_W L_t||
-        self.combine(losses).backward()
+        self.backward_total(self.combine(losses), extra)
         self.update_weights(present, losses, norms)
 
     def grad_norm(self, loss: torch.Tensor) -> torch.Tensor:
