@@ -33,3 +33,14 @@ def test_a_missing_column_names_the_widget_and_the_columns_there_are():
     shown = page_message(caught.value)
     assert shown.startswith("reviews.csv") and "the label column ['sentiment'] is not among" in shown
     assert "Pick the label columns above, among ['text', 'label']" in shown and str(uploads_dir()) not in shown
+
+
+def test_a_one_label_task_is_refused_in_page_words():
+    path = library.save_upload("all good.csv", ("text,label\n" + "good food,pos\nnice staff,pos\n" * 10).encode())
+    with pytest.raises(DataError) as caught:
+        load_files([str(path)])
+    shown = page_message(caught.value)
+    assert shown.startswith("all good.csv") and "task 'label' has only the label 'pos'" in shown
+    assert "What to do: Add examples of another label, or leave the task 'label' out (for a CSV file: pick only " \
+           "the other label columns above, under “Label columns”)." in shown
+    assert str(uploads_dir()) not in shown and "name only" not in shown

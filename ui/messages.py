@@ -21,6 +21,8 @@ PAGE_WORDS = [
     (r"[Pp]ass label_columns naming one of", "Pick the label columns above, among"),
     (r"[Pp]ass domain_column naming one of", "Pick the domain column above, one of"),
     (r"pass label_columns to use it", "pick it under “Label columns” above to use it"),
+    (r"\(for a CSV file: name only the other label columns\)",
+     "(for a CSV file: pick only the other label columns above, under “Label columns”)"),
     (r"\bthe (text|label|domain)_columns?\b", r"the \1 column"),
     (r"\(or use --data-dir\)", "(or type the folder in “Folder holding the files”)"),
     (r" or --data-dir\b", " or the “Folder holding the files” box"),
