@@ -16,8 +16,10 @@ from mtl_core.studies.spec import StudySpec, plan_runs
 from mtl_core.training.config import RunConfig
 from mtl_core.training.schedules import SCHEDULES
 from ui.common import get_store, plain, sidebar
+from ui.messages import page_message
 from ui.methods import method_ui
 from ui.presets import submit
+from ui.several_datasets import SEVERAL, several_datasets_ui
 
 st.set_page_config(page_title="Tasks · MTL Lab", page_icon=":material/science:", layout="wide")
 st.title("Tasks")
@@ -71,12 +73,17 @@ if not options:
     st.info("No data yet: save a dataset on the Data page, or fetch a catalog dataset.")
     st.page_link("pages/1_Data.py", label="Go to the Data page", icon=":material/upload_file:")
     st.stop()
-label = st.selectbox("Data", list(options), key="tasks_source")
+several = [SEVERAL] if sum("name" in o for o in options.values()) >= 2 else []
+label = st.selectbox("Data", list(options) + several, key="tasks_source")
 # Widgets that depend on the data get keys of their own per data source, so picking other data shows its
 # tasks, defaults and name instead of the previous data's (the browser keeps a widget's value per key).
 k = "tasks_" + hashlib.sha1(label.encode()).hexdigest()[:8]
-chosen = options[label]
-tasks = st.multiselect("Tasks", chosen["tasks"], default=chosen["tasks"], key=f"{k}_tasks")
+if label == SEVERAL:
+    chosen = several_datasets_ui(store, k)
+    tasks = chosen["tasks"]
+else:
+    chosen = options[label]
+    tasks = st.multiselect("Tasks", chosen["tasks"], default=chosen["tasks"], key=f"{k}_tasks")
 plan = st.radio("Plan", list(PLANS), format_func=lambda p: f"{p}: {PLANS[p]}", horizontal=True, key="tasks_plan")
 groups = None
 if plan == "groups":
@@ -101,7 +108,7 @@ if len(tasks) < 1:
 try:
     runs = plan_runs(tasks, plan, seeds, groups)
 except MTLLabError as exc:
-    st.error(str(exc))
+    st.error(plain(page_message(exc)))
     st.stop()
 
 from mtl_core.studies.time_estimates import estimate_seconds  # noqa: E402  (after the cheap checks above
@@ -110,7 +117,7 @@ st.metric("Runs", len(runs), help="task sets x seeds, all on one split")
 try:
     minutes = estimate_seconds(spec, store) / 60
 except MTLLabError as exc:
-    st.error(str(exc))
+    st.error(plain(page_message(exc)))
     st.stop()
 st.caption(f"Estimated time on this machine: at most about {minutes:.1f} min (from the measured speed of earlier "
            "runs; early stopping usually ends runs sooner).")
@@ -118,7 +125,7 @@ if st.button("Queue the study", type="primary", key="tasks_submit"):
     try:
         study_id = submit(spec, store)
     except MTLLabError as exc:
-        st.error(str(exc))
+        st.error(plain(page_message(exc)))
     else:
         st.success(f"Queued study {plain(study_id)}.")
         st.page_link("pages/3_Train.py", label="Watch it train", icon=":material/timer:")

@@ -217,3 +217,30 @@ def test_tasks_page_says_how_to_install_a_missing_pretrained_encoder(no_autostar
     monkeypatch.setitem(PRETRAINED_ENCODERS, "mpnet", dataclasses.replace(fake, packages=()))
     at.run()  # installed: the page goes on, with a layer slider as deep as MPNet's 12 layers
     assert not at.error and at.slider(key=f"{k}_layers").max == 12
+
+
+def test_tasks_page_picks_tasks_from_several_saved_datasets_into_one_study(no_autostart, datasets_dir):
+    from mtl_core.data.library import register_dataset
+    from ui.several_datasets import SEVERAL
+
+    uci = datasets_dir / "uci_sentiment"
+    register_dataset("yelp-reviews", {"files": [str(uci / "yelp_labelled.txt")], "task_name": "sentiment"})
+    register_dataset("imdb-reviews", {"files": [str(uci / "imdb_labelled.txt")], "task_name": "sentiment"})
+    at = run_app("pages/2_Tasks.py")
+    at.selectbox(key="tasks_source").set_value(SEVERAL).run()
+    assert not at.exception
+    k = next(m.key for m in at.multiselect if m.label == "Datasets")[: -len("_datasets")]
+    at.multiselect(key=f"{k}_datasets").set_value(["yelp-reviews", "imdb-reviews"]).run()
+    assert at.multiselect(key=f"{k}_tasks_yelp-reviews").format_func("sentiment") == \
+        "yelp-reviews/sentiment (1,000 rows)"
+    assert any("only on its own dataset's rows" in c.value for c in at.caption)
+    assert list(at.dataframe[0].value["name in the study"]) == ["yelp-reviews/sentiment", "imdb-reviews/sentiment"]
+    at.radio(key="tasks_plan").set_value("singles+all").run()
+    at.slider(key="tasks_seeds").set_value(1).run()
+    assert at.metric[0].value == "3"  # each task alone + both together
+    at.button(key="tasks_submit").click().run()
+    assert not at.exception
+    (study,) = Store().studies()
+    spec = study["spec"]
+    assert spec["tasks"] == ["yelp-reviews/sentiment", "imdb-reviews/sentiment"]
+    assert [part["name"] for part in spec["source"]["combine"]] == ["yelp-reviews", "imdb-reviews"]

@@ -78,7 +78,7 @@ def write_predictions(stored: StudyResults, results: dict, folder: Path) -> None
             if items and isinstance(items[0][1], list):
                 with open(f"{stem}.conll", "w", encoding="utf-8") as fh:
                     for row, gold, pred in items:
-                        words = corpus.tokens[row] if corpus.tokens else corpus.texts[row].split()
+                        words = (corpus.tokens[row] if corpus.tokens else None) or corpus.texts[row].split()
                         fh.writelines(f"{w} {g} {p}\n" for w, g, p in zip(words, gold, pred))
                         fh.write("\n")
             else:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mtl_core.data.limits import cut_text, max_rows, max_tokens
@@ -50,7 +50,9 @@ class Corpus:
     texts: list[str]
     annotations: dict[str, list[Any]]
     tasks: dict[str, TaskSpec]
-    tokens: list[list[str]] | None = None  # given by the file (CoNLL) or filled by tokenization
+    # Given by the file (CoNLL) or filled by tokenization; in a corpus joined from several datasets, a row whose
+    # file gave no tokens holds None (spaCy tokenizes only those rows).
+    tokens: list[list[str] | None] | None = None
     origins: list[str] = field(default_factory=list)
     report: ValidationReport = field(default_factory=ValidationReport)
 
@@ -135,6 +137,20 @@ def make_corpus(texts: list[str], annotations: dict[str, list[Any]], files: list
     return corpus
 
 
+def rename_tasks(corpus: Corpus, names: dict[str, str]) -> Corpus:
+    """``corpus`` with its tasks renamed by ``names`` (old -> new; others kept), report rebuilt, loader warnings
+    kept."""
+    new = {old: names.get(old, old) for old in corpus.tasks}
+    built = set(build_report(corpus, corpus.report.files).warnings)
+    kept = [w for w in corpus.report.warnings if w not in built]
+    renamed = Corpus(corpus.texts, {new[t]: column for t, column in corpus.annotations.items()},
+                     {new[t]: replace(spec, name=new[t]) for t, spec in corpus.tasks.items()},
+                     corpus.tokens, corpus.origins)
+    renamed.report = build_report(renamed, corpus.report.files)
+    renamed.report.warnings += kept
+    return renamed
+
+
 def concat(corpora: list[Corpus]) -> Corpus:
     """Join corpora example-wise; a task missing from a part is absent (None) on that part's rows."""
     if len(corpora) == 1:
@@ -149,17 +165,18 @@ def concat(corpora: list[Corpus]) -> Corpus:
                 task_names.append(name)
                 kinds[name] = spec.kind
     texts, origins, annotations = [], [], {t: [] for t in task_names}
-    all_tokens: list[list[str]] | None = [] if all(c.tokens is not None for c in corpora) else None
+    all_tokens: list[list[str] | None] | None = [] if any(c.tokens is not None for c in corpora) else None
     for c in corpora:
         texts += c.texts
         origins += c.origins
-        if all_tokens is not None:
-            all_tokens += c.tokens  # type: ignore[operator]
+        if all_tokens is not None:  # a part without its own tokens: None per row, tokenized later
+            all_tokens += c.tokens if c.tokens is not None else [None] * len(c)
         for t in task_names:
             annotations[t] += c.annotations.get(t, [None] * len(c))
     files = [f for c in corpora for f in c.report.files]
-    absent = next((s.absent_label for c in corpora for s in c.tasks.values() if s.absent_label), None)
-    merged = make_corpus(texts, annotations, files, all_tokens, origins, kinds, absent)
+    merged = make_corpus(texts, annotations, files, all_tokens, origins, kinds)
+    absent = {name: spec.absent_label for c in reversed(corpora) for name, spec in c.tasks.items()}
+    merged.tasks = {name: replace(spec, absent_label=absent[name]) for name, spec in merged.tasks.items()}
     merged.report.warnings = [w for c in corpora for w in c.report.warnings] + [
         w for w in merged.report.warnings if w not in {x for c in corpora for x in c.report.warnings}]
     return merged

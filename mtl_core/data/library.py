@@ -129,10 +129,10 @@ def catalog_rows() -> list[dict]:
     return rows
 
 
-def catalog_source(name: str) -> dict:
+def catalog_source(name: str, data_dir: str | Path | None = None) -> dict:
     """A ``{"files": ...}`` source for the locally found catalog dataset ``name`` (its data files only)."""
     entry = load_catalog()[name]
-    folder = find_dataset(name)
+    folder = find_dataset(name, data_dir)
     files = [f.path for f in entry.files]
     if entry.format == "csv":  # e.g. a topic list beside the table is not data
         files = [f for f in files if Path(f).suffix.lower() in (".csv", ".tsv", ".tab")]

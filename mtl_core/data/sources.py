@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from mtl_core.data.combine import combine_parts, part_names
 from mtl_core.data.corpus import Corpus, concat
 from mtl_core.data.loaders import load_files, rename_task
 from mtl_core.data.synthetic import SyntheticConfig, generate
 from mtl_core.data.topics import one_vs_rest
-from mtl_core.errors import ConfigError
+from mtl_core.errors import ConfigError, DataError, MTLLabError
 
 
 @dataclass
@@ -19,12 +20,15 @@ class LoadedData:
 
 def load_source(source: dict, data_dir: str | None = None) -> LoadedData:
     """Load what a ``source`` names: ``{"files": [...], "format": f, "test": FILE, "text_column": c,
-    "label_columns": [...], "domain_column": d}``, or ``{"synthetic": {...generator config...}}``.
+    "label_columns": [...], "domain_column": d}``, ``{"synthetic": {...generator config...}}``, or several of
+    these in one study (``{"combine": [source, ...]}``, each task on its own dataset's rows: see ``data.combine``).
     A preset's source (``{"preset": NAME}``) is made concrete first by ``studies.presets.resolve_source``."""
     if "preset" in source:
         raise ConfigError(f"The source {source!r} names a preset: load it with studies.presets.load_study_source.")
     if "synthetic" in source:
         return LoadedData(generate(SyntheticConfig.from_dict(source["synthetic"])), None)
+    if "combine" in source:
+        return _load_combined(source["combine"], data_dir)
     if not source.get("files"):
         raise ConfigError("A study needs data: a preset (--preset NAME) or data files (--data FILE...).")
     options = {k: source[k] for k in ("text_column", "label_columns", "domain_column", "task_name")
@@ -42,6 +46,23 @@ def load_source(source: dict, data_dir: str | None = None) -> LoadedData:
     merged = concat([corpus, test])
     merged.report.warnings += _unseen_label_warnings(corpus, test, source["test"])
     return LoadedData(merged, list(range(n, n + len(test))))
+
+
+def _load_combined(parts: list[dict], data_dir: str | None) -> LoadedData:
+    """Each part loaded on its own (an error names the part), then joined by ``combine.combine_parts``."""
+    if not isinstance(parts, list) or not all(isinstance(p, dict) for p in parts):
+        raise ConfigError(f"The 'combine' source must be a list of sources (dicts). Got {parts!r} instead.")
+    loaded = []
+    for name, part in zip(part_names(parts), parts):
+        try:
+            data = load_source(part, data_dir)
+        except MTLLabError as exc:
+            raise DataError(f"dataset '{name}'", f"could not be loaded for this study across datasets: {exc}",
+                            f"Fix that dataset (or save it again on the Data page), or leave '{name}' out of the "
+                            "study.") from None
+        loaded.append((name, data.corpus, data.test_rows))
+    corpus, test_rows = combine_parts(loaded)
+    return LoadedData(corpus, test_rows)
 
 
 def _unseen_label_warnings(train: Corpus, test: Corpus, test_file: str) -> list[str]:

@@ -80,17 +80,32 @@ def _split_rows(corpus: Corpus, rows: np.ndarray, fraction: float, seed: int) ->
     return np.sort(rows[rest_i]), np.sort(rows[held_i]), "iterative-stratified"
 
 
+def _rows_of_untested_tasks(corpus: Corpus, test: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """Rows of ``rest`` labelled only for tasks that have no label on the ``test`` rows."""
+    untested = [t for t, column in corpus.annotations.items() if all(column[i] is None for i in test)]
+    if not untested:
+        return rest[:0]
+    tested = [t for t in corpus.annotations if t not in untested]
+    return np.array([i for i in rest if any(corpus.annotations[t][i] is not None for t in untested)
+                     and all(corpus.annotations[t][i] is None for t in tested)], dtype=int)
+
+
 def make_split(corpus: Corpus, seed: int = 0, test_size: float = 0.2, val_size: float = 0.1,
                test_rows: list[int] | None = None) -> Split:
     """Seeded split of the corpus. ``val_size`` is a fraction of the whole corpus.
 
     ``test_rows`` (e.g. the rows of an official test file given with ``--test``) replaces the test
-    part; validation then comes out of the remaining rows.
+    part; validation then comes out of the remaining rows. Tasks with no label on those rows (a dataset without
+    a test file, in a study across datasets) get their test part split off their own rows, as usual.
     """
     all_rows = np.arange(len(corpus))
     if test_rows is not None:
         test = np.array(sorted(test_rows), dtype=int)
         rest = np.setdiff1d(all_rows, test)
+        untested = _rows_of_untested_tasks(corpus, test, rest)
+        if len(untested):  # e.g. a study across datasets where only some datasets came with a test file
+            _, held, _ = _split_rows(corpus, untested, test_size, seed)
+            test, rest = np.union1d(test, held), np.setdiff1d(rest, held)
         method_test = "given"
         val_fraction = val_size
     else:

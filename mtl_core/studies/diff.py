@@ -47,6 +47,9 @@ def describe_source(source: dict) -> str:
         return f"preset {source['preset']}"
     if "synthetic" in source:
         return "generated: " + _text(source["synthetic"])
+    if isinstance(source.get("combine"), list):  # a study across datasets: each dataset, named
+        return " + ".join(f"[{part['name']}: {describe_source(part)}]" if part.get("name") else
+                          f"[{describe_source(part)}]" for part in source["combine"] if isinstance(part, dict))
     parts = [", ".join(_file(f) for f in source.get("files") or [])]
     parts += [f"{key} {_text(source[key])}" for key in ("test", "format", "text_column", "label_columns",
                                                           "domain_column", "task_name", "one_vs_rest")

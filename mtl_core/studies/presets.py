@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from mtl_core.data.catalog import find_dataset
+from mtl_core.data.combine import part_names
 from mtl_core.data.sources import LoadedData, load_source
 from mtl_core.errors import ConfigError, MTLLabError
 from mtl_core.models.pretrained import missing_weights
@@ -48,7 +49,12 @@ def preset_tasks(name: str) -> list[str]:
 
 
 def resolve_source(source: dict, data_dir: str | None = None) -> dict:
-    """A study's ``source`` with a preset (``{"preset": NAME}``) replaced by the files or generator it names."""
+    """A study's ``source`` with a preset (``{"preset": NAME}``) replaced by the files or generator it names (in
+    each part of a study across datasets too, which keeps the preset's name)."""
+    parts = source.get("combine")
+    if isinstance(parts, list) and all(isinstance(part, dict) for part in parts):  # else load_source says why not
+        return {**source, "combine": [{**resolve_source(part, data_dir), "name": name}
+                                      for name, part in zip(part_names(parts), parts)]}
     if "preset" not in source:
         return source
     preset = get_preset(source["preset"])

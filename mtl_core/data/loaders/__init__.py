@@ -9,11 +9,10 @@
 """
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from pathlib import Path
 
-from mtl_core.data.corpus import Corpus, build_report, concat
+from mtl_core.data.corpus import Corpus, concat, rename_tasks
 from mtl_core.data.loaders.conll import load_conll
 from mtl_core.data.loaders.csv_loader import load_csv
 from mtl_core.data.loaders.semeval import load_semeval
@@ -100,13 +99,7 @@ def domain_task_names(paths: list[Path]) -> list[str]:
 def rename_task(corpus: Corpus, new: str) -> Corpus:
     """The one-task ``corpus`` with its task called ``new`` (report rebuilt, loader warnings kept)."""
     (old,) = corpus.tasks
-    built = set(build_report(corpus, corpus.report.files).warnings)
-    kept = [w for w in corpus.report.warnings if w not in built]
-    renamed = Corpus(corpus.texts, {new: corpus.annotations[old]},
-                     {new: dataclasses.replace(corpus.tasks[old], name=new)}, corpus.tokens, corpus.origins)
-    renamed.report = build_report(renamed, corpus.report.files)
-    renamed.report.warnings += kept
-    return renamed
+    return rename_tasks(corpus, {old: new})
 
 
 def load_files(paths: list[str | Path] | str | Path, format: str | None = None, *,
