@@ -5,7 +5,7 @@ import sys
 import time
 from pathlib import Path
 
-from mtl_core.cli.options import method_overrides, parse_groups, parse_sets
+from mtl_core.cli.options import method_overrides, parse_groups, parse_sets, subsets_budget
 from mtl_core.cli.outputs import (
     study_report,
     write_predictions,
@@ -13,6 +13,7 @@ from mtl_core.cli.outputs import (
     write_summary,
     write_transfer,
 )
+from mtl_core.data.study_sources import source_from_data_args
 from mtl_core.errors import MTLLabError
 from mtl_core.studies.presets import load_presets, load_study_source
 
@@ -22,7 +23,7 @@ def cmd_study(args) -> int:
     from mtl_core.store import Store
     from mtl_core.studies.backends import executor_from_env
     from mtl_core.studies.dispatch import run_study
-    from mtl_core.studies.spec import StudySpec
+    from mtl_core.studies.spec import StudySpec, task_names
 
     overrides = {**method_overrides(args), **parse_sets(args.set)}
     if args.epochs:
@@ -35,14 +36,19 @@ def cmd_study(args) -> int:
         if args.test:
             spec.source = {**spec.source, "test": args.test}
     else:
-        source = {"files": args.data, "format": args.format, "test": args.test, "text_column": args.text_column,
-                  "label_columns": args.label_columns.split(",") if args.label_columns else None}
+        source = source_from_data_args(args.data, args.format, args.data_dir, test=args.test,
+                                       text_column=args.text_column,
+                                       label_columns=args.label_columns.split(",") if args.label_columns else None)
         spec = StudySpec(name=args.name or Path(args.data[0]).stem, source=source, tasks=tasks, seeds=args.seeds or 3,
                          plan=args.plan or "singles+all", data_dir=args.data_dir)
     spec.config = {**spec.config, **overrides}
     spec.groups = groups
+    loaded = None
     if not args.preset:  # bad data files (e.g. a task with one label) are refused before anything is stored or queued
-        load_study_source(spec.source, spec.data_dir)
+        loaded = load_study_source(spec.source, spec.data_dir)
+    if spec.plan == "subsets" or args.budget is not None:  # the default budget counts the study's tasks
+        known = task_names(spec) or list((loaded or load_study_source(spec.source, spec.data_dir)).corpus.tasks)
+        spec.budget = subsets_budget(args.budget, spec.plan, known)
     executor = executor_from_env(args.backend, args.ray_address)  # --backend / --ray-address, else the environment
     if args.command == "submit":
         return submit(spec, args.start_worker, executor)

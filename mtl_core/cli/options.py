@@ -58,16 +58,23 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("study", help="run a study: each task alone + all together, x seeds, one split")
     source = s.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="a preset name (see `presets`)")
-    source.add_argument("--data", nargs="+", metavar="FILE", help="data files (CSV/TSV, UCI, lines, SemEval XML, CoNLL)")
+    source.add_argument("--data", nargs="+", metavar="FILE|DATASET", help="data files (CSV/TSV, UCI, lines, SemEval "
+                        "XML, CoNLL; several formats may be mixed) and/or saved or catalog dataset names: tasks of "
+                        "several datasets in one study, each trained only on its own dataset's rows")
     s.add_argument("--format", help="data format, if auto-detection guesses wrong: csv, tsv, uci, lines, semeval, conll")
     s.add_argument("--text-column", help="CSV: the column holding the text")
     s.add_argument("--label-columns", help="CSV: comma-separated label columns, each a task")
     s.add_argument("--test", metavar="FILE", help="a separate test file (e.g. an official test set) replacing the test split")
     s.add_argument("--tasks", help="comma-separated tasks to use (default: all)")
-    s.add_argument("--plan", default=None, choices=["singles+all", "singles", "all", "pairs", "groups"],
+    s.add_argument("--plan", default=None, choices=["singles+all", "singles", "all", "pairs", "groups", "subsets"],
                    help="singles+all (default); singles; all; pairs (each alone + every pair + all together, "
-                        "writes transfer.csv); groups (each alone + the --groups)")
+                        "writes transfer.csv); groups (each alone + the --groups); subsets (each alone + --budget "
+                        "sampled task subsets + all together; writes relevance.csv, surrogate_grouping.csv and "
+                        "estimates.csv)")
     s.add_argument("--groups", help='with --plan groups: tasks joined by "+", groups by ",", e.g. "a+b,c"')
+    s.add_argument("--budget", type=positive, metavar="N", help="with --plan subsets: how many task subsets to "
+                   "train (each x seeds), from the number of tasks k up to 2^k - k - 2; default 3k, at most "
+                   "every subset")
     s.add_argument("--seeds", type=int, default=None, help="repeats with other random initialisations "
                    "(default: the preset's, else 3)")
     s.add_argument("--epochs", type=int, help="maximum epochs per run (early stopping on validation)")
@@ -155,6 +162,19 @@ def parse_groups(text: str | None, plan: str | None) -> list[list[str]] | None:
     if plan != "groups":
         raise ConfigError(f"--groups needs --plan groups. Got --plan {plan or 'singles+all'} instead.")
     return [[t.strip() for t in group.split("+") if t.strip()] for group in text.split(",")]
+
+
+def subsets_budget(budget: int | None, plan: str | None, tasks: list[str]) -> int | None:
+    """--budget for --plan subsets: as given, else 3 subsets per task (``relatedness.subsets.default_budget``);
+    None for the other plans, which take no budget."""
+    from mtl_core.errors import ConfigError
+    from mtl_core.relatedness.subsets import default_budget
+
+    if plan != "subsets":
+        if budget is not None:
+            raise ConfigError(f"--budget needs --plan subsets. Got --plan {plan or 'singles+all'} instead.")
+        return None
+    return budget if budget is not None else default_budget(len(tasks))
 
 
 def parse_sets(items: list[str]) -> dict:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from mtl_core.relatedness.checks import CHECK_COLUMNS, POINT_COLUMNS
+from mtl_core.relatedness.group_search import GROUPING_COLUMNS as PREDICTED_GROUPING_COLUMNS
+from mtl_core.relatedness.surrogate import RELEVANCE_COLUMNS
 from mtl_core.results.affinity import COLUMNS as AFFINITY_COLUMNS
 from mtl_core.results.affinity import affinity_matrix
 from mtl_core.results.estimate_quality import AGREEMENT_COLUMNS, estimate_agreement, pair_points
@@ -12,6 +15,7 @@ from mtl_core.results.gains import SETTING_DELTA_COLUMNS, paired_deltas
 from mtl_core.results.grouping import COLUMNS as GROUPING_COLUMNS
 from mtl_core.results.grouping import grouping_rows
 from mtl_core.results.study_results import StudyResults
+from mtl_core.results.subset_estimates import has_subsets, subset_analysis
 from mtl_core.results.summary import AUX_COLUMNS, COLUMNS, auxiliary_rows, summary_rows
 from mtl_core.results.transfer import TRANSFER_COLUMNS, transfer_matrix
 
@@ -62,13 +66,26 @@ def curve_rows(results: StudyResults) -> list[dict]:
 def relatedness_tables(results: StudyResults, transfer: list[dict], affinity: list[dict]) -> list[Table]:
     """Lookahead affinity, the recommended groupings and how well the cheap estimates rank-predict ``transfer``
     (the study's ``transfer_matrix``), each with its rows, even when empty; written as CSVs by the CLI's ``study``
-    and ``export``, and part of every report."""
-    points = pair_points(results, transfer, affinity) if transfer else []
-    return [
+    and ``export``, and part of every report. A study of sampled subsets (plan "subsets") also has the surrogate's
+    relevance, its predicted grouping and the predicted-vs-measured points, and its estimates table checks every
+    estimate against held-out subsets (``relatedness.checks``) instead."""
+    tables = [
         Table("affinity", "Lookahead affinity between tasks", affinity, AFFINITY_COLUMNS),
         Table("grouping", "Recommended task groups", grouping_rows(results, transfer, affinity), GROUPING_COLUMNS),
-        Table("estimates", "Do the cheap estimates predict measured transfer?", estimate_agreement(points),
-              AGREEMENT_COLUMNS),
+    ]
+    if not has_subsets(results):
+        points = pair_points(results, transfer, affinity) if transfer else []
+        return tables + [Table("estimates", "Do the cheap estimates predict measured transfer?",
+                               estimate_agreement(points), AGREEMENT_COLUMNS)]
+    found = subset_analysis(results)
+    return tables + [
+        Table("relevance", "What each partner adds to each task (surrogate weights, 95% bootstrap CI)",
+              found.relevance, RELEVANCE_COLUMNS),
+        Table("surrogate_grouping", "Task groups the surrogate predicts best (a prediction, not a measurement)",
+              found.grouping, PREDICTED_GROUPING_COLUMNS),
+        Table("estimates", "Does each estimate rank the gains of held-out subsets? (vs the noise ceiling)",
+              found.estimates, CHECK_COLUMNS),
+        Table("estimate_points", "Predicted vs measured gain on held-out subsets", found.points, POINT_COLUMNS),
     ]
 
 

@@ -15,11 +15,11 @@ score <= 0 is predicted to be no better than training every task alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
 from mtl_core.errors import ConfigError
+from mtl_core.relatedness.partitions import partitions
 from mtl_core.results.study_results import StudyResults
 
 MAX_TASKS = 10  # Bell(10) = 115,975 partitions: about a second; Bell(12) would be 4.2 million
@@ -32,23 +32,6 @@ class Grouping:
     groups: list[list[str]]               # tasks in the caller's order, groups by their first task
     predicted_gain: dict[str, float]      # per task: mean gain from its group-mates (0 when alone)
     score: float                          # sum of predicted_gain
-
-
-def partitions(items: list[str], k: int) -> Iterator[list[list[str]]]:
-    """Every set partition of ``items`` into at most ``k`` non-empty groups (restricted growth strings)."""
-    def grow(i: int, groups: list[list[str]]) -> Iterator[list[list[str]]]:
-        if i == len(items):
-            yield [list(g) for g in groups]
-            return
-        for g in groups:
-            g.append(items[i])
-            yield from grow(i + 1, groups)
-            g.pop()
-        if len(groups) < k:
-            groups.append([items[i]])
-            yield from grow(i + 1, groups)
-            groups.pop()
-    yield from grow(0, [])
 
 
 def group_gains(group: list[str], gain: dict[tuple[str, str], float]) -> dict[str, float] | None:

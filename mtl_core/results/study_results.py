@@ -27,11 +27,12 @@ def lead_metrics(tasks: dict[str, dict]) -> dict[str, str]:
 
 
 def setting_label(setting: str, run_tasks: list[str], task: str) -> str:
-    """How a run's score for ``task`` is labelled: a pair run as 'with:<partner>', a group as 'group:a+b'."""
+    """How a run's score for ``task`` is labelled: a pair run as 'with:<partner>', a group as 'group:a+b', a
+    sampled subset (plan "subsets") as 'subset:a+b+c'."""
     if setting == "pair":
         return "with:" + next(t for t in run_tasks if t != task)
-    if setting == "group":
-        return "group:" + "+".join(run_tasks)
+    if setting in ("group", "subset"):
+        return setting + ":" + "+".join(run_tasks)
     return setting
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 
 from mtl_core.errors import ConfigError
+from mtl_core.relatedness.subsets import sample_subsets
 from mtl_core.studies.presets import get_preset
 
-PLANS = ("singles+all", "singles", "all", "pairs", "groups")
+PLANS = ("singles+all", "singles", "all", "pairs", "groups", "subsets")
 
 
 @dataclass
@@ -21,6 +22,7 @@ class StudySpec:
     split: dict = field(default_factory=lambda: {"test_size": 0.2, "val_size": 0.1, "seed": 0})
     data_dir: str | None = None
     groups: list[list[str]] | None = None  # plan "groups": the task groups to train together
+    budget: int | None = None              # plan "subsets": how many sampled task subsets to train
 
     @classmethod
     def from_preset(cls, preset: str, **overrides) -> "StudySpec":
@@ -37,25 +39,31 @@ class StudySpec:
 
     def planned_runs(self, tasks: list[str]) -> list[tuple[str, list[str], int]]:
         """(setting, tasks, seed) of every run this study trains on ``tasks`` (see ``plan_runs``)."""
-        return plan_runs(tasks, self.plan, self.seeds, self.groups)
+        return plan_runs(tasks, self.plan, self.seeds, self.groups, self.budget)
 
 
-def plan_runs(tasks: list[str], plan: str, seeds: int,
-              groups: list[list[str]] | None = None) -> list[tuple[str, list[str], int]]:
+def plan_runs(tasks: list[str], plan: str, seeds: int, groups: list[list[str]] | None = None,
+              budget: int | None = None) -> list[tuple[str, list[str], int]]:
     """(setting, tasks, seed) for every run, the same runs for every seed.
 
-    Settings: 'single' (a task alone), 'all' (every task together), 'pair' (two tasks; plan "pairs")
-    and 'group' (a custom group; plan "groups", which also trains every task alone as the baseline).
+    Settings: 'single' (a task alone), 'all' (every task together), 'pair' (two tasks; plan "pairs"),
+    'group' (a custom group; plan "groups", which also trains every task alone as the baseline) and 'subset'
+    (plan "subsets": ``budget`` task subsets sampled by ``relatedness.subsets.sample_subsets`` with seed 0, the
+    same for every seed, besides every task alone and all together).
     With two tasks the pair is all of them, so "pairs" then trains it once, as 'pair'.
     """
     if plan not in PLANS:
         raise ConfigError(f"The 'plan' option must be one of {set(PLANS)}. Got {plan!r} instead.")
-    planned = [("single", [t]) for t in tasks] if plan in ("singles+all", "singles", "pairs", "groups") else []
+    alone = ("singles+all", "singles", "pairs", "groups", "subsets")
+    planned = [("single", [t]) for t in tasks] if plan in alone else []
     if plan == "pairs":
         planned += [("pair", [a, b]) for k, a in enumerate(tasks) for b in tasks[k + 1:]]
     if plan == "groups":
         planned += [("group", g) for g in _check_groups(tasks, groups) if len(g) > 1]  # one task = its single run
-    if plan == "all" or (plan == "singles+all" and len(tasks) > 1) or (plan == "pairs" and len(tasks) > 2):
+    if plan == "subsets":
+        planned += [("subset", s) for s in sample_subsets(tasks, budget)]  # checks the budget and the tasks
+    together = ("singles+all", "all", "subsets")
+    if plan == "all" or (plan in together and len(tasks) > 1) or (plan == "pairs" and len(tasks) > 2):
         planned.append(("all", list(tasks)))
     return [(setting, group, seed) for seed in range(seeds) for setting, group in planned]
 
