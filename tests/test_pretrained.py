@@ -158,3 +158,26 @@ def test_without_onnx_runtime_the_frozen_encoder_runs_in_pytorch_with_a_warning(
     assert embedder.precompute(torch.tensor([[2, 3]]), torch.tensor([2])) == 1
     assert embedder.runtime is None and not embedder.onnx
     assert "runs in PyTorch" in caplog.text and "pip install -r requirements.txt" in caplog.text
+
+
+@pytest.mark.parametrize("backbone", ["minilm", "mpnet"])
+def test_word_pieces_read_without_transformers_match_its_tokenizer(backbone):
+    """The frozen encoder splits words with ``tokenizers`` alone (models.word_pieces); the ids, special tokens
+    and sizes must be exactly those of transformers' tokenizer and config for the same folder."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    from mtl_core.models.pretrained import encoder_folder, missing_weights
+    from mtl_core.models.word_pieces import load_word_pieces
+
+    if missing_weights(backbone):
+        pytest.skip(f"{backbone} is not installed")
+    folder = encoder_folder(backbone)
+    words = ["<pad>", "<oov>", "the", "Restaurant", "don't", "naïve", "crème", "brûlée", "señor", "12.50$", ":-)",
+             "antidisestablishmentarianism", "東京", "e-mail", "WiFi", "", "  ", "O'Neil", "—", "zzzxqj"]
+    pieces = load_word_pieces(folder)
+    reference = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
+    assert pieces.split(words) == reference(words, add_special_tokens=False)["input_ids"]
+    assert (pieces.cls_id, pieces.sep_id, pieces.pad_id, pieces.unk_id) == (
+        reference.cls_token_id, reference.sep_token_id, reference.pad_token_id, reference.unk_token_id)
+    assert (pieces.hidden_size, pieces.num_hidden_layers) == (config.hidden_size, config.num_hidden_layers)

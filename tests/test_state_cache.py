@@ -65,11 +65,13 @@ print("encoded", emb.precompute(ids, lengths))
 torch.save(emb.frozen(ids, lengths), sys.argv[1])
 from mtl_core.models import embedders
 print("encoders loaded", len(embedders._FROZEN))  # all on disk: the Transformer's weights are never read
+print("transformers imported", "transformers" in sys.modules)  # nor is the library (seconds of start-up)
 """
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "got.pt")], cwd=REPO, env=dict(os.environ),
                           capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert "encoded 0" in done.stdout and "encoders loaded 0" in done.stdout
+    assert "transformers imported False" in done.stdout
     assert torch.equal(torch.load(tmp_path / "got.pt"), torch.load(tmp_path / "want.pt"))
 
 

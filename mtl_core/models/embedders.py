@@ -27,6 +27,7 @@ from mtl_core.data.vocab import OOV_ID
 from mtl_core.models.onnx_encoder import OnnxEncoder
 from mtl_core.models.pretrained import encoder_folder
 from mtl_core.models.state_cache import encoder_dir, open_states, sentence_key
+from mtl_core.models.word_pieces import load_word_pieces
 
 MAX_PIECES = 6        # word pieces kept per word (its first piece's state is what we use)
 MAX_POSITIONS = 512   # the encoder's position table
@@ -42,12 +43,20 @@ def frozen_encoder(path: Path, device: torch.device) -> nn.Module:
     """The Transformer at ``path`` in eval mode without gradients, loaded once per process and device and shared
     by every frozen embedder of every run (MiniLM: ~1-2 s and 90 MB each time it was loaded per run)."""
     from transformers import AutoModel  # heavy: imported only when a sentence has to be encoded
+    quiet_transformers()
     key = (str(Path(path).resolve()), str(device))
     with _FROZEN_LOCK:
         if key not in _FROZEN:
             model = AutoModel.from_pretrained(str(path), local_files_only=True)
             _FROZEN[key] = model.requires_grad_(False).eval().to(device)
         return _FROZEN[key]
+
+
+def quiet_transformers() -> None:
+    """No progress bars or warnings from transformers in the worker's log."""
+    from transformers.utils import logging as hf_logging
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
 
 class CharCNN(nn.Module):
@@ -107,28 +116,21 @@ class PretrainedEmbedder(nn.Module):
     def __init__(self, itos: list[str], tune: bool = False, dropout: float = 0.1, path=None, top_layers: int = 1):
         """``path``: a Hugging Face model folder (default: MiniLM's, ``mtl_core.models.pretrained.encoder_folder``)."""
         super().__init__()
-        from transformers import (  # heavy: imported only when this backbone is chosen
-            AutoConfig,
-            AutoTokenizer,
-        )
-        from transformers.utils import logging as hf_logging
-        hf_logging.set_verbosity_error()
-        hf_logging.disable_progress_bar()
         path = path or encoder_folder("minilm")
-        tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        config = AutoConfig.from_pretrained(str(path), local_files_only=True)
+        tokenizer = load_word_pieces(path)  # no transformers import: a run that only reads states never needs it
         self.tune = tune
         if tune:  # this run's own copy, trained; frozen: the process' shared one (``encoder``), loaded when needed
             from transformers import AutoModel
+            quiet_transformers()
             # straight into _modules (add_module refuses a name the ``encoder`` property takes): saved as "encoder.*"
             self._modules["encoder"] = AutoModel.from_pretrained(str(path), local_files_only=True)
-        self.top_layers = min(top_layers, config.num_hidden_layers)
-        self.cls_id, self.sep_id, self.pad_id = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id
+        self.top_layers = min(top_layers, tokenizer.num_hidden_layers)
+        self.cls_id, self.sep_id, self.pad_id = tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id
         table = torch.full((len(itos), MAX_PIECES), self.pad_id, dtype=torch.long)
         counts = torch.ones(len(itos), dtype=torch.long)
-        split = tokenizer(list(itos), add_special_tokens=False)["input_ids"]  # one call for the vocabulary
+        split = tokenizer.split(list(itos))  # one call for the vocabulary
         for i, pieces in enumerate(split):
-            pieces = pieces[:MAX_PIECES] or [tokenizer.unk_token_id]
+            pieces = pieces[:MAX_PIECES] or [tokenizer.unk_id]
             table[i, : len(pieces)] = torch.tensor(pieces)
             counts[i] = len(pieces)
         counts[0] = 0  # padding has no pieces
@@ -136,7 +138,7 @@ class PretrainedEmbedder(nn.Module):
         self.register_buffer("piece_counts", counts, persistent=False)         # (V,)
         self.piece_rows = table.to(torch.int32).numpy()                        # (V, K) on the CPU: cache keys
         self.dropout = nn.Dropout(dropout)
-        self.out_dim = config.hidden_size
+        self.out_dim = tokenizer.hidden_size
         self.position_local = False  # each word's state has attended to the whole sentence
         # frozen: states per sentence, shared with every run of this encoder and layer mix (memory, then disk)
         self.path = path

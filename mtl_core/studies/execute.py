@@ -22,7 +22,8 @@ from mtl_core.studies.processes import process_identity
 from mtl_core.studies.processes import stopping as worker_stopping
 from mtl_core.studies.run_outputs import RunProgress, describe_error, store_result
 from mtl_core.studies.spec import StudySpec, spec_from_dict, task_names
-from mtl_core.training.baselines import majority_baseline, tfidf_lr_baseline
+from mtl_core.training.baseline_cache import cached_tfidf_lr_baseline
+from mtl_core.training.baselines import majority_baseline
 from mtl_core.training.config import RunConfig
 from mtl_core.training.trainer import RunResult, train_run
 
@@ -31,7 +32,8 @@ log = logging.getLogger(__name__)
 
 def run_baselines(store: Store, study_id: str, prepared: PreparedStudy) -> None:
     """The majority and TF-IDF + LR baselines of every task that has none yet (a peer working on the same
-    study, or an interrupted earlier attempt, may have scored some: the same split gives the same values)."""
+    study, or an interrupted earlier attempt, may have scored some: the same split gives the same values). The
+    TF-IDF + LR scores of a task and split scored before, in any study, are read from disk (``baseline_cache``)."""
     corpus, split = prepared.corpus, prepared.split
     tasks = list(prepared.specs)
     start = os.getpid() % len(tasks)  # peers finishing together start on different tasks
@@ -40,13 +42,13 @@ def run_baselines(store: Store, study_id: str, prepared: PreparedStudy) -> None:
         n = sum(corpus.annotations[task][i] is not None for i in split.test)
         if "majority" not in scored:
             store.add_baseline(study_id, task, "majority", majority_baseline(corpus, task, split), n)
-        tfidf = None if "tfidf-lr" in scored else tfidf_lr_baseline(corpus, task, split)  # None: tagging
+        tfidf = None if "tfidf-lr" in scored else cached_tfidf_lr_baseline(corpus, task, split)  # None: tagging
         if tfidf is not None:
             store.add_baseline(study_id, task, "tfidf-lr", tfidf, n)
 
 
-# A pairs study's all-tasks run measures the cheap relatedness estimates (unless the user set the intervals):
-# gradient cosines every 25 optimizer steps, lookahead affinity every 50 (each measurement costs a few batches).
+# A pairs or subsets study's all-tasks run measures the cheap relatedness estimates (unless the user set the
+# intervals): gradient cosines every 25 optimizer steps, lookahead affinity every 50 (each costs a few batches).
 MEASURE_EVERY = {"grad_every": 25, "affinity_every": 50}
 
 
@@ -54,10 +56,10 @@ OOM_RETRIES = 3  # a run that does not fit in GPU memory is tried again with hal
 
 
 def run_config(config: RunConfig, setting: str, plan: str, n_tasks: int = 0, n_study_tasks: int = 0) -> RunConfig:
-    """The config one run trains with: the study's, plus relatedness probes on a pairs study's run of all its
-    tasks (setting 'all'; with two tasks that run is their one 'pair')."""
+    """The config one run trains with: the study's, plus relatedness probes on a pairs or subsets study's run of
+    all its tasks (setting 'all'; with two tasks that run is their one 'pair'), to compare with what they measure."""
     every_task = setting == "all" or (setting == "pair" and n_tasks == n_study_tasks)
-    if every_task and plan == "pairs" and not (config.grad_every or config.affinity_every):
+    if every_task and plan in ("pairs", "subsets") and not (config.grad_every or config.affinity_every):
         return config.replace(**MEASURE_EVERY)
     return config
 
@@ -123,7 +125,8 @@ class StudyRun:
     results: dict[int, RunResult] = field(default_factory=dict)
 
     def run_config(self, run: dict) -> RunConfig:
-        """The config ``run`` trains with (``run_config``: relatedness probes on a pairs study's all-tasks run)."""
+        """The config ``run`` trains with (``run_config``: relatedness probes on a pairs or subsets study's
+        all-tasks run)."""
         return run_config(self.config, run["setting"], self.spec.plan, len(run["tasks"]), len(self.prepared.specs))
 
     def done(self, run: dict, result: RunResult, total: int) -> None:

@@ -82,7 +82,7 @@ def prepare(spec: "StudySpec", config: RunConfig) -> PreparedStudy:
     data = encode(tokens, {**corpus.annotations, **aux_columns}, {**corpus.tasks, **aux_specs}, vocab,
                   config.max_len)
     vectors, name = None, None
-    found = installed_vectors() if config.use_vectors else None
+    found = installed_vectors() if config.use_vectors and not pretrained else None  # a pretrained encoder: unused
     if found is not None:
         name, table = found
         matrix, _ = vectors_for(vocab.itos, table)
