@@ -1,5 +1,6 @@
 """Small real studies for the display tests: a 5-task synthetic pairs study (every relation the Compare page can
-show, one task that cannot be learned) and a 1-seed study at chance. Trained for real, tiny, in seconds each run."""
+show, one task that cannot be learned), a 1-seed study at chance, and a study slow enough to be watched while it
+runs. Trained for real, tiny, in seconds each run."""
 from __future__ import annotations
 
 from mtl_core.store import Store
@@ -18,13 +19,24 @@ FIVE_TASKS = [{"name": "base", "n_examples": N},
               {"name": "rare", "private_cues": 12, "n_examples": N, "positive_rate": 0.9}]
 
 
-def five_task_pairs_study(store: Store, seeds: int = 2) -> str:
-    """Every task alone, every pair (10) and all five together, ``seeds`` seeds: 16 runs per seed."""
+def five_task_pairs_study(store: Store, seeds: int = 2, save_models: bool = False) -> str:
+    """Every task alone, every pair (10) and all five together, ``seeds`` seeds: 16 runs per seed. With
+    ``save_models`` each run's model is saved (under MTL_LAB_HOME/checkpoints: set it first), for the Predict page."""
     spec = StudySpec(name="five tasks, pairs", seeds=seeds, plan="pairs", config=dict(CONFIG),
                      source={"synthetic": {"base_cues": 12, "filler_words": 60, "seed": 0, "min_length": 6,
                                            "max_length": 10, "tasks": FIVE_TASKS}},
                      split={"test_size": 0.25, "val_size": 0.15, "seed": 0})
-    return run_study(spec, store, echo=lambda line: None, save_models=False)[0]
+    return run_study(spec, store, echo=lambda line: None, save_models=save_models)[0]
+
+
+def slow_study_spec(epochs: int = 2000) -> StudySpec:
+    """Two tasks alone and together, one seed, ``epochs`` epochs without early stopping: minutes per run, so that
+    a worker is still training its first run while a test looks at the Train page (then cancels it)."""
+    return StudySpec(name="five tasks, still training", seeds=1, plan="singles+all",
+                     config={**CONFIG, "epochs": epochs, "patience": epochs, "grad_every": 0},
+                     source={"synthetic": {"base_cues": 12, "filler_words": 60, "seed": 0, "min_length": 6,
+                                           "max_length": 10, "tasks": FIVE_TASKS[:2]}},
+                     split={"test_size": 0.25, "val_size": 0.15, "seed": 0})
 
 
 def chance_study(store: Store) -> str:
