@@ -45,12 +45,19 @@ def runs_table(runs: list[dict]) -> pd.DataFrame:
         p = r.get("progress") or {}
         rows.append({"run": r["id"], "setting": r["setting"], "tasks": ", ".join(r["tasks"]), "seed": r["seed"],
                      "status": r["status"], "epoch": f"{p.get('epoch', 0)}/{p.get('epochs', '?')}" if p else "",
-                     "best epoch": p.get("best_epoch"), "val score": p.get("val_score"),
-                     "ex/s": p.get("examples_per_second"), "ETA s": p.get("eta_seconds"), "error": r.get("error") or ""})
-    table = pd.DataFrame(rows)
-    for column, digits in (("val score", 3), ("ex/s", 0), ("ETA s", 0), ("best epoch", 0)):
-        table[column] = pd.to_numeric(table[column], errors="coerce").round(digits)
-    return table
+                     "best epoch": number(p.get("best_epoch"), 0), "val score": number(p.get("val_score"), 3),
+                     "ex/s": number(p.get("examples_per_second"), 0), "ETA s": number(p.get("eta_seconds"), 0),
+                     "error": r.get("error") or ""})
+    return pd.DataFrame(rows)
+
+
+def number(value, digits: int) -> str:
+    """A progress number as the table shows it; blank while there is none (a queued run): a missing number in a
+    st.dataframe column would read "None"."""
+    try:
+        return "" if value is None or value != value else f"{float(value):.{digits}f}"
+    except (TypeError, ValueError):
+        return ""
 
 
 def controls_ui(study: dict, runs: list[dict]) -> None:

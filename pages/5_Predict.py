@@ -30,7 +30,12 @@ def predictor(store_path: str, run_id: int) -> Predictor:
 
 
 def run_label(r: dict) -> str:
-    return f"run {r['id']}: {r['setting']} [{', '.join(r['tasks'])}], seed {r['seed']}"
+    """What tells the models apart first (setting, tasks in short, seed), the run and its full task list after: a
+    phone-wide select box shows only the start."""
+    tasks = r["tasks"]
+    short = tasks[0] if len(tasks) == 1 else " + ".join(tasks) if len(tasks) == 2 and \
+        len(" + ".join(tasks)) <= 24 else f"{len(tasks)} tasks"
+    return f"{r['setting']} · {short} · seed {r['seed']} — run {r['id']}: {', '.join(tasks)}"
 
 
 def applies_text(model: Predictor, task: str, p: dict) -> str:

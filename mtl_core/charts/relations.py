@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 
 import numpy as np
 import plotly.graph_objects as go
 
 from mtl_core.charts.playground import _per_epoch, cosine_chart
-from mtl_core.charts.scores import COLORS, add_baselines, hover_interval, score_layout, whiskers
+from mtl_core.charts.scores import COLORS, SCORE_LIMITS, add_baselines, score_hover, score_layout, whiskers
 from mtl_core.charts.style import (
     BLUE,
     DIVERGING,
+    NARROW_PLOT_PX,
     NEUTRAL,
     SERIES,
     VERMILLION,
     describe,
     legend_below,
     round_rows,
+    text_px,
 )
 from mtl_core.results.verdict import interval_text
 
@@ -95,10 +98,24 @@ def _circle(tasks: list[str]) -> dict[str, tuple[float, float]]:
             for k, t in enumerate(tasks)}
 
 
+NODE_PX = 22        # a task's circle on the graph
+ARROW_GAP = 0.24    # data units between an arrow's tip and the centre of its task: at the ~110 px per unit of a
+                    # phone screen that is the circle's radius (11 px) and the half arrowhead (8 px), with room
+
+
+def outward(x: float, y: float) -> str:
+    """Where a node's label goes: away from the circle's centre, so that no arrow (all inside the circle)
+    crosses it."""
+    vertical = "top" if y > 0.3 else "bottom" if y < -0.3 else "middle"
+    horizontal = "right" if x > 0.3 else "left" if x < -0.3 else "center"
+    return f"{vertical} {horizontal}" if vertical != "middle" or horizontal != "center" else "top center"
+
+
 def relation_graph(rows: list[dict], tasks: list[str]) -> go.Figure:
     """Tasks on a circle; one arrow per measured ``partner -> task`` transfer (``transfer.transfer_matrix``
     rows): blue = synergy, red = interference, width ∝ |delta|, dashed when the 95% CI includes 0.
-    The two directions of a pair are drawn side by side, since transfer is not symmetric."""
+    The two directions of a pair are drawn side by side, since transfer is not symmetric. Arrows stop short of
+    the task circles (their heads end at the circle's edge) and the task names sit outside the circle."""
     pos = _circle(tasks)
     biggest = max([abs(r["delta_mean"]) for r in rows] + [1e-9])
     fig = go.Figure()
@@ -109,8 +126,9 @@ def relation_graph(rows: list[dict], tasks: list[str]) -> go.Figure:
         dx, dy = x1 - x0, y1 - y0
         length = math.hypot(dx, dy) or 1.0
         ox, oy = -dy / length * 0.05, dx / length * 0.05  # shift to the arrow's left: A->B and B->A apart
-        xs = [x0 + dx * f + ox for f in (0.12, 0.5, 0.86)]
-        ys = [y0 + dy * f + oy for f in (0.12, 0.5, 0.86)]
+        ends = (min(ARROW_GAP / length, 0.3), 0.5, max(1 - ARROW_GAP / length, 0.7))
+        xs = [x0 + dx * f + ox for f in ends]
+        ys = [y0 + dy * f + oy for f in ends]
         hover = transfer_hover(r)
         color = sign_color(r["delta_mean"])
         fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=f"{r['partner']} → {r['task']}",
@@ -120,12 +138,13 @@ def relation_graph(rows: list[dict], tasks: list[str]) -> go.Figure:
                                     color=color),
                         hovertext=[hover] * 3, hoverinfo="text", showlegend=False)
     fig.add_scatter(x=[pos[t][0] for t in tasks], y=[pos[t][1] for t in tasks], mode="markers+text",
-                    text=tasks, textposition="top center", name="tasks", hoverinfo="text", showlegend=False,
-                    marker=dict(size=26, color="white", line=dict(color=NEUTRAL, width=2)))
+                    text=tasks, textposition=[outward(*pos[t]) for t in tasks], name="tasks", hoverinfo="text",
+                    showlegend=False, cliponaxis=False,
+                    marker=dict(size=NODE_PX, color="white", line=dict(color=NEUTRAL, width=2)))
     for name, color, dash in (("synergy", SYNERGY, "solid"), ("interference", INTERFERENCE, "solid"),
                               ("can't tell (CI includes 0, or 1 seed)", NEUTRAL, "dash")):
         fig.add_scatter(x=[None], y=[None], mode="lines", name=name, line=dict(color=color, dash=dash, width=3))
-    axis = dict(visible=False, range=[-1.35, 1.35])
+    axis = dict(visible=False, range=[-1.6, 1.6])  # room beside the circle for the task names
     fig.update_layout(height=480, margin=dict(t=30, b=10, l=10, r=10), xaxis=axis,
                       yaxis=dict(**axis, scaleanchor="x"))
     legend_below(fig)
@@ -166,17 +185,44 @@ def estimate_scatter(points: list[dict], estimate: str, agreement: dict | None =
                                f"transfer {p['transfer']:+.3f}" for p in pts], hoverinfo="text", name="pairs")
     fig.add_hline(y=0, line_color=NEUTRAL, line_dash="dot")
     fig.add_vline(x=0, line_color=NEUTRAL, line_dash="dot")
-    title = f"{label} vs measured transfer"
+    head = f"{label} vs measured transfer"
+    said = ""
     if agreement and agreement.get("spearman") is not None:
         ci = "" if agreement.get("ci_low") is None else \
             f", 95% CI [{agreement['ci_low']:+.2f}, {agreement['ci_high']:+.2f}]"
-        title += f"<br>Spearman {agreement['spearman']:+.2f}{ci}, {agreement.get('n_pairs', len(pts))} pairs"
-    fig.update_layout(height=400, margin=dict(t=60, b=40, l=60, r=10), title=dict(text=title, automargin=True),
-                      showlegend=False)
-    fig.update_xaxes(title=f"{label} (cheap estimate)", automargin=True)
+        said = f"Spearman {agreement['spearman']:+.2f}{ci}, {agreement.get('n_pairs', len(pts))} pairs"
+    title, top, height = chart_title(head, said, 400)
+    fig.update_layout(height=height, margin=dict(t=top, b=40, l=60, r=10), title=title, showlegend=False)
+    fig.update_xaxes(title="<br>".join(wrap(f"{label} (cheap estimate)", AXIS_CHARS)), automargin=True)
     fig.update_yaxes(title="measured transfer (delta vs alone)", automargin=True)
-    return describe(fig, title.replace("<br>", ": ") + ".",
+    return describe(fig, head + (f": {said}." if said else "."),
                     round_rows([{k: p.get(k) for k in ("task", "partner", estimate, "transfer")} for p in pts], 4))
+
+
+TITLE_PX, SUBTITLE_PX = 14, 12  # the title's font and its second part's
+LINE_HEIGHT = 1.35               # a line of text, in font sizes
+TITLE_CHARS = int(NARROW_PLOT_PX + 60) // int(0.6 * TITLE_PX)  # what fits the figure's width on a phone, in chars
+SUBTITLE_CHARS = int(NARROW_PLOT_PX + 60) // int(0.6 * SUBTITLE_PX)
+AXIS_CHARS = int(NARROW_PLOT_PX // 7.5)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width) or [""]
+
+
+def chart_title(head: str, sub: str, height: int) -> tuple[dict, int, int]:
+    """(layout.title, top margin, figure height) of a figure whose plot and axes take ``height`` px: ``head`` and,
+    smaller, ``sub``, each wrapped to fit a phone-wide figure, in a top margin that holds every line, so no line
+    is cut off at the top or on the right. The title is centred in the margin (a little above its middle): Plotly
+    misplaces a multi-line title anchored at its top (it cuts off the first line)."""
+    lines = [(line, TITLE_PX) for line in wrap(head, TITLE_CHARS)]
+    lines += [(line, SUBTITLE_PX) for line in (wrap(sub, SUBTITLE_CHARS) if sub else [])]
+    text = "<br>".join(line if size == TITLE_PX else f"<span style='font-size:{size}px'>{line}</span>"
+                       for line, size in lines)
+    top = int(sum(size * LINE_HEIGHT for _, size in lines)) + 30
+    total = height + top
+    return dict(text=text, x=0, xref="container", xanchor="left", y=1 - (top / 2 - 8) / total, yref="container",
+                yanchor="middle", pad=dict(l=8), font=dict(size=TITLE_PX)), top, total
 
 
 def gradient_settings(rows: list[dict]) -> list[str]:
@@ -221,8 +267,8 @@ def settings_chart(rows: list[dict]) -> go.Figure:
         rs = [r for r in bars if r["setting"] == setting]
         fig.add_bar(name=label, x=[pos[(r["task"], setting)] for r in rs], y=[r["mean"] for r in rs],
                     width=[step[r["task"]] * 0.95 for r in rs], marker=dict(color=color, pattern_shape=pattern),
-                    legendgroup=setting, error_y=whiskers(rs),
-                    customdata=[[r["task"], hover_interval(r)] for r in rs],
+                    legendgroup=setting, error_y=whiskers(rs, limits=SCORE_LIMITS),
+                    customdata=[[r["task"], score_hover(r)] for r in rs],
                     hovertemplate="%{customdata[0]}: %{y:.3f} %{customdata[1]}<extra>" + label + "</extra>")
     add_baselines(fig, rows, tasks)
     return score_layout(fig, rows, tasks, height=440 + 12 * len(settings))
@@ -241,10 +287,24 @@ def transfer_heatmap(rows: list[dict], tasks: list[str]) -> go.Figure:
         for partner in tasks:
             r = cell.get((task, partner))
             z[-1].append(None if r is None else r["delta_mean"])
-            text[-1].append("" if r is None else f"{r['delta_mean']:+.3f}{'' if r['significant'] else ' ?'}")
+            text[-1].append("" if r is None else compact(r["delta_mean"]) + ("" if r["significant"] else "?"))
             hover[-1].append("" if r is None else transfer_hover(r))
     fig = signed_heatmap(z, text, hover, tasks, "gain", floor=0.01, tickformat="+.3f")
     return describe(fig, transfer_summary(rows), transfer_table(rows))
+
+
+def compact(v: float) -> str:
+    """A signed delta in few characters for a heatmap cell: "+.032", "-.217" (deltas of scores lie in [-1, 1])."""
+    return f"{v:+.3f}".replace("0.", ".", 1)
+
+
+CELL_FONT_PX = 11      # the cells' numbers: never smaller (Plotly would shrink them to fit otherwise)
+NARROW_FIGURE_PX = 358  # a chart's width on a 390 px phone screen
+
+
+def narrow_cell_px(tasks: list[str]) -> float:
+    """About how wide a heatmap cell is on a phone screen: the figure less the task names and the axis title."""
+    return (NARROW_FIGURE_PX - text_px(max(tasks, key=len, default="")) - 40) / max(len(tasks), 1)
 
 
 def signed_heatmap(z: list[list[float | None]], text: list[list[str]], hover: list[list[str]], tasks: list[str],
@@ -255,12 +315,17 @@ def signed_heatmap(z: list[list[float | None]], text: list[list[str]], hover: li
     writes its numbers in ``tickformat``, the format of the cells' text.
     """
     biggest = max([abs(v) for row in z for v in row if v is not None] + [floor])
-    fig = go.Figure(go.Heatmap(z=z, x=tasks, y=tasks, text=text, texttemplate="%{text}", customdata=hover,
+    longest = max([text_px(t, 0.6 * CELL_FONT_PX) for row in text for t in row] + [0])
+    fits = longest + 4 <= narrow_cell_px(tasks)  # else no text: the hover and the table carry the numbers
+    fig = go.Figure(go.Heatmap(z=z, x=tasks, y=tasks, text=text, texttemplate="%{text}" if fits else "",
+                               textfont=dict(size=CELL_FONT_PX), customdata=hover,
                                hovertemplate="%{customdata}<extra></extra>", colorscale=DIVERGING, zmid=0,
                                zmin=-biggest, zmax=biggest, xgap=2, ygap=2,
-                               colorbar=dict(title=dict(text=colorbar_title, side="top"), tickformat=tickformat,
-                                             thickness=14)))
-    fig.update_layout(height=140 + 60 * len(tasks), margin=dict(t=30, b=10, l=10, r=10))
+                               colorbar=dict(title=dict(text=colorbar_title, side="right"), tickformat=tickformat,
+                                             thickness=12, orientation="h", x=0, xanchor="left", xref="container",
+                                             y=0, yanchor="bottom", yref="container", len=220,
+                                             lenmode="pixels", nticks=5)))
+    fig.update_layout(height=200 + 60 * len(tasks), margin=dict(t=30, b=10, l=10, r=10))
     fig.update_xaxes(title="trained with (partner)", showgrid=False, automargin=True, tickangle=-30)
     fig.update_yaxes(title="task scored", autorange="reversed", showgrid=False, automargin=True)
     return fig

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from mtl_core.charts.style import BLUE, NEUTRAL, ORANGE, describe, legend_below, round_rows, series_color
+from mtl_core.charts.style import (
+    BLUE,
+    NEUTRAL,
+    ORANGE,
+    describe,
+    legend_below,
+    round_rows,
+    series_color,
+)
 from mtl_core.results.verdict import NO_INTERVAL, interval_text
 
 # TF-IDF + LR: a black diamond outlined in white, unlike any bar colour and visible on a dark background too
@@ -12,17 +20,36 @@ COLORS = {"single": ORANGE, "all": BLUE, "tfidf-lr": "#000000", "majority": NEUT
 SETTING_LABELS = {"single": "single-task (alone)", "all": "multitask (all tasks)"}
 
 
-def whiskers(rows: list[dict], mean: str = "mean", low: str = "ci_low", high: str = "ci_high") -> dict | None:
-    """error_y of a bar trace: the 95% CI where a row has one; None (no whisker, no cap) when no row has one."""
+SCORE_LIMITS = (0.0, 1.0)  # a score's whisker is cut at these: no accuracy or F1 lies outside them
+
+
+def whiskers(rows: list[dict], mean: str = "mean", low: str = "ci_low", high: str = "ci_high",
+             limits: tuple[float, float] | None = None) -> dict | None:
+    """error_y of a bar trace: the 95% CI where a row has one; None (no whisker, no cap) when no row has one.
+    ``limits`` (scores: ``SCORE_LIMITS``): the whisker is cut there (the hover, ``score_hover``, says so)."""
     if all(r.get(low) is None for r in rows):
         return None
-    return dict(type="data", array=[None if r.get(high) is None else r[high] - r[mean] for r in rows],
-                arrayminus=[None if r.get(low) is None else r[mean] - r[low] for r in rows],
+    lo, hi = limits or (-float("inf"), float("inf"))
+    return dict(type="data", array=[None if r.get(high) is None else min(r[high], hi) - r[mean] for r in rows],
+                arrayminus=[None if r.get(low) is None else r[mean] - max(r[low], lo) for r in rows],
                 color=NEUTRAL, thickness=2, width=6)
 
 
 def hover_interval(r: dict) -> str:
     return interval_text(r.get("ci_low"), r.get("ci_high"), r.get("n_seeds"))
+
+
+def score_hover(r: dict) -> str:
+    """The interval as the hover writes it, and where the whisker of a score is cut at 0 or 1."""
+    cut = [f"above {SCORE_LIMITS[1]:g}" if (r.get("ci_high") or 0) > SCORE_LIMITS[1] else "",
+           f"below {SCORE_LIMITS[0]:g}" if r.get("ci_low") is not None and r["ci_low"] < SCORE_LIMITS[0] else ""]
+    cut = [c for c in cut if c]
+    return hover_interval(r) + (f" (whisker cut {' and '.join(cut)}: a score cannot go there)" if cut else "")
+
+
+def whisker_top(r: dict) -> float:
+    """Where a score bar's drawing ends at the top: its whisker (cut at 1), else the bar."""
+    return r["mean"] if r.get("ci_high") is None else max(r["mean"], min(r["ci_high"], SCORE_LIMITS[1]))
 
 
 def score_axis_title(rows: list[dict]) -> str:
@@ -58,7 +85,8 @@ def score_layout(fig: go.Figure, rows: list[dict], tasks: list[str], height: int
     fig.update_layout(height=height, margin=dict(t=20, b=10, l=60, r=10))
     fig.update_xaxes(tickvals=list(range(len(tasks))), automargin=True,
                      ticktext=[f"{t}<br>({metric[t]})" if mixed else t for t in tasks])
-    fig.update_yaxes(title=score_axis_title(rows), range=[0, 1.05], automargin=True)
+    fig.update_yaxes(title=score_axis_title(rows), range=[0, 1.05], automargin=True,
+                     tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0])  # no tick above 1: room for labels, not for scores
     legend_below(fig)
     parts = []
     for task in tasks:
@@ -76,23 +104,61 @@ def score_layout(fig: go.Figure, rows: list[dict], tasks: list[str], height: int
     return describe(fig, summary, round_rows(table))
 
 
+LABEL_GAP = 0.08  # y units between the two value labels of one task when they would sit side by side
+LABEL_PAD = 0.03  # y units between a label and the whisker cap, line or diamond below it (a few pixels)
+LABEL_ROOM = 0.09  # y units a value label takes above the point it stands on
+
+
+def value_labels(bars: list[tuple[float, dict]], rows: list[dict], tasks: list[str]) -> list[tuple[float, float, str]]:
+    """(x, y, text) of each bar's value label, horizontal, standing above everything drawn in its column: the bar,
+    its whisker (cut at 1), the task's majority line and, for the right-hand bar, the TF-IDF diamond, so no line
+    strikes through it. Two labels of one task at about the same height are put one above the other: on a phone
+    screen the bars are narrower than a label."""
+    out = []
+    for k, task in enumerate(tasks):
+        maj = [r["majority_baseline"] for r in rows if r["task"] == task and r["majority_baseline"] is not None]
+        tfidf = [r["mean"] for r in rows if r["task"] == task and r["setting"] == "tfidf-lr"]
+        mine = sorted((x, r) for x, r in bars if r["task"] == task)
+        labels = []
+        for x, r in mine:
+            floor = max([whisker_top(r)] + maj[:1] + (tfidf if x > k else [])) + LABEL_PAD
+            labels.append([x, floor, f"{r['mean']:.3f}"])
+        if len(labels) == 2 and abs(labels[0][1] - labels[1][1]) < LABEL_GAP:
+            higher = max(labels, key=lambda lab: (lab[1], lab[0]))
+            lower = labels[1] if higher is labels[0] else labels[0]
+            higher[1] = lower[1] + LABEL_GAP
+        out += [tuple(lab) for lab in labels]
+    return out
+
+
 def comparison_chart(rows: list[dict]) -> go.Figure:
     """Grouped bars (single vs all, mean ± 95% CI from 2 seeds on) per task; majority baseline dashed;
-    TF-IDF+LR diamonds.
+    TF-IDF+LR diamonds. Each bar's value is written above its column (``value_labels``), not on the bar, where
+    the whisker and the baselines would cross it; whiskers are cut at 1, and the y axis reaches past 1 only to
+    make room for those labels (no tick above 1).
 
     ``rows`` are summary rows on one metric per task (``gains.lead_rows``).
     """
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     fig = go.Figure()
+    bars = []
     for setting, label in SETTING_LABELS.items():
         rs = [r for r in rows if r["setting"] == setting]
+        shift = -0.2 if setting == "single" else 0.2  # where barmode "group" draws the trace (bargap 0.2)
+        bars += [(tasks.index(r["task"]) + shift, r) for r in rs]
         fig.add_bar(name=label, x=[tasks.index(r["task"]) for r in rs], y=[r["mean"] for r in rs],
-                    marker_color=COLORS[setting], text=[f"{r['mean']:.3f}" for r in rs], textposition="inside",
-                    error_y=whiskers(rs), customdata=[hover_interval(r) for r in rs],
+                    marker_color=COLORS[setting], error_y=whiskers(rs, limits=SCORE_LIMITS),
+                    customdata=[score_hover(r) for r in rs],
                     hovertemplate="%{y:.3f} %{customdata}<extra>" + label + "</extra>")
     add_baselines(fig, rows, tasks)
-    fig.update_layout(barmode="group")
-    return score_layout(fig, rows, tasks, height=460)
+    labels = value_labels(bars, rows, tasks)
+    fig.add_scatter(x=[x for x, _, _ in labels], y=[y for _, y, _ in labels], text=[t for _, _, t in labels],
+                    mode="text", textposition="top center", textfont=dict(size=11), cliponaxis=False,
+                    hoverinfo="skip", showlegend=False, name="values")
+    fig.update_layout(barmode="group", bargap=0.2, bargroupgap=0)
+    score_layout(fig, rows, tasks, height=460)
+    fig.update_yaxes(range=[0, max([1.05] + [y + LABEL_ROOM for _, y, _ in labels])])
+    return fig
 
 
 def curves_chart(curves: list[dict], lead: dict[str, str], best_epoch: int | None = None,
@@ -117,9 +183,9 @@ def curves_chart(curves: list[dict], lead: dict[str, str], best_epoch: int | Non
                             hovertemplate="epoch %{x}: %{y:.3f}<extra>" + label + "</extra>")
             rows += [{"series": label, "epoch": e, "value": round(v, 4)} for e, v in pts]
     if best_epoch:
-        fig.add_vline(x=best_epoch, line_dash="dot", line_color=NEUTRAL,
-                      annotation_text="best epoch (model kept)", annotation_position="bottom left")
-    fig.update_layout(height=360, margin=dict(t=20, b=10, l=60, r=10))
+        fig.add_vline(x=best_epoch, line_dash="dot", line_color=NEUTRAL)
+        best_label(fig, best_epoch, last)
+    fig.update_layout(height=360, margin=dict(t=30, b=10, l=60, r=10))
     fig.update_xaxes(title="epoch", range=[0.5, last + 0.5], dtick=1 if last <= 15 else None, automargin=True)
     fig.update_yaxes(title="validation score" if kind == "val" else "loss", automargin=True,
                      **({"range": [0, 1.05]} if kind == "val" else {"rangemode": "tozero"}))
@@ -134,6 +200,20 @@ def curves_chart(curves: list[dict], lead: dict[str, str], best_epoch: int | Non
                + ", ".join(f"{s} {r['value']:.3f}" for s, r in finals.items())
                + (f". Best epoch (model kept): {best_epoch}." if best_epoch else "."))
     return describe(fig, summary, rows)
+
+
+BEST_LABEL = "best epoch (kept)"
+
+
+def best_label(fig: go.Figure, best_epoch: int, last: int) -> None:
+    """The best epoch's label, above the plot (in the top margin: over no curve and no tick) at its line, reaching
+    away from the nearer edge so that it stays inside the plot's width: right of a line in the left half, left of
+    one in the right half. The x axis spans [0.5, last + 0.5]."""
+    left_half = (best_epoch - 0.5) / max(last, 1) <= 0.5
+    fig.add_annotation(x=best_epoch, xref="x", y=1, yref="paper", yanchor="bottom", showarrow=False,
+                       xanchor="left" if left_half else "right", xshift=3 if left_half else -3,
+                       text=BEST_LABEL, font=dict(size=11),
+                       hovertext="the model of this epoch is the one kept: its validation score was the best")
 
 
 def methods_chart(rows: list[dict]) -> go.Figure:
