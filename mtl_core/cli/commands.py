@@ -5,24 +5,33 @@ import sys
 import time
 from pathlib import Path
 
-from mtl_core.cli.options import method_overrides, parse_groups, parse_sets, subsets_budget
+from mtl_core.cli.options import check_verify_options, method_overrides, parse_groups, parse_sets, subsets_budget
 from mtl_core.cli.outputs import (
     study_report,
     write_predictions,
     write_relatedness,
     write_summary,
     write_transfer,
+    write_verification,
 )
 from mtl_core.data.study_sources import source_from_data_args
 from mtl_core.errors import MTLLabError
 from mtl_core.studies.presets import load_presets, load_study_source
 
 
-def cmd_study(args) -> int:
+def verify_spec(args):
+    """``--verify STUDY_ID``: the study that trains the grouping it predicts (``studies.verify``)."""
     from mtl_core.results.study_results import StudyResults
     from mtl_core.store import Store
-    from mtl_core.studies.backends import executor_from_env
-    from mtl_core.studies.dispatch import run_study
+    from mtl_core.studies.verify import verification_spec
+
+    spec = verification_spec(StudyResults.load(Store(), args.verify, curves=False), args.max_groups, args.seeds)
+    spec.name = args.name or spec.name
+    return spec
+
+
+def study_spec(args):
+    """The StudySpec the options of ``study`` / ``submit`` describe (a preset, or data files and dataset names)."""
     from mtl_core.studies.spec import StudySpec, task_names
 
     overrides = {**method_overrides(args), **parse_sets(args.set)}
@@ -49,6 +58,17 @@ def cmd_study(args) -> int:
     if spec.plan == "subsets" or args.budget is not None:  # the default budget counts the study's tasks
         known = task_names(spec) or list((loaded or load_study_source(spec.source, spec.data_dir)).corpus.tasks)
         spec.budget = subsets_budget(args.budget, spec.plan, known)
+    return spec
+
+
+def cmd_study(args) -> int:
+    from mtl_core.results.study_results import StudyResults
+    from mtl_core.store import Store
+    from mtl_core.studies.backends import executor_from_env
+    from mtl_core.studies.dispatch import run_study
+
+    check_verify_options(args)
+    spec = verify_spec(args) if args.verify else study_spec(args)
     executor = executor_from_env(args.backend, args.ray_address)  # --backend / --ray-address, else the environment
     if args.command == "submit":
         return submit(spec, args.start_worker, executor)
@@ -58,7 +78,7 @@ def cmd_study(args) -> int:
     stored = StudyResults.load(store, study_id)  # read once for every file below
     rows = write_summary(stored, out)
     transfer = write_transfer(stored, out)
-    related = write_relatedness(stored, transfer, out)
+    related = write_relatedness(stored, transfer, out) + write_verification(stored, out)
     if args.save_predictions:
         write_predictions(stored, results, out / "predictions")
     print(study_report(stored, rows))  # the table, then a warning per task that learned little
@@ -143,7 +163,8 @@ def cmd_export(args) -> int:
     write_summary(stored, out)
     print(f"wrote {out / 'summary.csv'}")
     transfer = write_transfer(stored, out)
-    for path in ([out / "transfer.csv"] if transfer else []) + write_relatedness(stored, transfer, out):
+    for path in ([out / "transfer.csv"] if transfer else []) + write_relatedness(stored, transfer, out) + \
+            write_verification(stored, out):
         print(f"wrote {path}")
     return 0
 

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("study", help="run a study: each task alone + all together, x seeds, one split")
     source = s.add_mutually_exclusive_group(required=True)
     source.add_argument("--preset", help="a preset name (see `presets`)")
+    source.add_argument("--verify", metavar="STUDY_ID", help="train the grouping a finished subsets study predicts "
+                        "(under --max-groups), beside each task alone and all together, on its data, tasks, split, "
+                        "method and seeds; writes verification.csv: predicted vs measured per task")
     source.add_argument("--data", nargs="+", metavar="FILE|DATASET", help="data files (CSV/TSV, UCI, lines, SemEval "
                         "XML, CoNLL; several formats may be mixed) and/or saved or catalog dataset names: tasks of "
                         "several datasets in one study, each trained only on its own dataset's rows")
@@ -75,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--budget", type=positive, metavar="N", help="with --plan subsets: how many task subsets to "
                    "train (each x seeds), from the number of tasks k up to 2^k - k - 2; default 3k, at most "
                    "every subset")
+    s.add_argument("--max-groups", type=positive, metavar="K", help="with --verify: at most K groups (default: no "
+                   "limit)")
     s.add_argument("--seeds", type=int, default=None, help="repeats with other random initialisations "
                    "(default: the preset's, else 3)")
     s.add_argument("--epochs", type=int, help="maximum epochs per run (early stopping on validation)")
@@ -175,6 +180,29 @@ def subsets_budget(budget: int | None, plan: str | None, tasks: list[str]) -> in
             raise ConfigError(f"--budget needs --plan subsets. Got --plan {plan or 'singles+all'} instead.")
         return None
     return budget if budget is not None else default_budget(len(tasks))
+
+
+# Options a verification takes from the study it verifies (--verify): giving one is refused, not ignored.
+PARENT_OPTIONS = ("format", "text_column", "label_columns", "test", "tasks", "plan", "groups", "budget", "epochs",
+                  "sharing", "cascade_order", "backbone", "tune_pretrained", "weighting", "sampling", "aux",
+                  "data_dir")
+
+
+def check_verify_options(args) -> None:
+    """--max-groups only with --verify; with --verify, none of the options the verified study already fixes."""
+    from mtl_core.errors import ConfigError
+
+    if not args.verify:
+        if args.max_groups is not None:
+            raise ConfigError("--max-groups goes with --verify STUDY_ID: add --verify, or leave --max-groups out.")
+        return
+    given = [o for o in PARENT_OPTIONS if getattr(args, o, None)] + \
+        [o for o in ("set", "weighting_option") if getattr(args, o, None)]
+    if given:
+        flags = ", ".join("--" + o.replace("_", "-") for o in given)
+        raise ConfigError(f"--verify trains on the verified study's data, tasks, split and method, so {flags} cannot "
+                          "be given with it. Leave them out (only --max-groups, --seeds, --name and the backend "
+                          "options go with --verify).")
 
 
 def parse_sets(items: list[str]) -> dict:

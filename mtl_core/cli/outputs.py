@@ -1,4 +1,5 @@
-"""The files a study writes for the command line: summary, transfer, relatedness tables, predictions."""
+"""The files a study writes for the command line: summary, transfer, relatedness tables, a verification's
+predicted vs measured grouping, predictions."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,6 +55,24 @@ def write_relatedness(results: StudyResults, transfer: list[dict], out: Path) ->
 
     return [write_csv(t.rows, out / f"{t.name}.csv", t.columns)
             for t in relatedness_tables(results, transfer, affinity_matrix(results)) if t.rows]
+
+
+def write_verification(results: StudyResults, out: Path) -> list[Path]:
+    """verification.csv (per task: predicted vs measured in its group, beside alone and all together) and
+    verification_summary.csv (mean per-task score of the grouping vs all together vs each alone, paired by seed)
+    for a verification study (``studies.verify``); nothing for any other study."""
+    from mtl_core.results.verification import (
+        SUMMARY_COLUMNS,
+        VERIFICATION_COLUMNS,
+        verification_rows,
+        verification_summary,
+    )
+
+    rows = verification_rows(results)
+    if not rows:
+        return []
+    return [write_csv(rows, out / "verification.csv", VERIFICATION_COLUMNS),
+            write_csv(verification_summary(results), out / "verification_summary.csv", SUMMARY_COLUMNS)]
 
 
 PREDICTION_COLUMNS = ["row", "text", "gold", "predicted"]

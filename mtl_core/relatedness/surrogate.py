@@ -46,6 +46,14 @@ class Measurement:
     score: float
 
 
+def measurements_from_scores(runs: list[dict], scores: list[dict], metrics: dict[str, str]) -> list[Measurement]:
+    """One Measurement per finished run and task, on the metric ``metrics`` names for that task, from a study's
+    stored rows (runs: id, tasks; scores: run_id, task, seed, metric, value)."""
+    run_tasks = {r["id"]: frozenset(r["tasks"]) for r in runs}
+    return [Measurement(s["task"], run_tasks[s["run_id"]], s["seed"], float(s["value"])) for s in scores
+            if s["run_id"] in run_tasks and metrics.get(s["task"]) == s["metric"] and s["value"] is not None]
+
+
 @dataclass(frozen=True)
 class Fit:
     """Ridge fits, one per row of ``weights`` (B, S): intercepts (B,), coefficients (B, m), and which columns had

@@ -39,7 +39,10 @@ def _config_args(config: dict, preset: dict) -> list[str]:
 
 def cli_command(spec: dict) -> str | None:
     """``python -m mtl_core study ...`` that runs ``spec`` (a stored study spec) again, or None when the CLI cannot
-    say it: generated data (no file), or a split other than the default (run the spec JSON instead)."""
+    say it: generated data (no file), or a split other than the default (run the spec JSON instead). A verification
+    (``studies.verify``) is said as ``--verify PARENT --max-groups K``: the parent study fixes everything else."""
+    if spec.get("verifies"):
+        return _verify_command(spec)
     source = spec.get("source") or {}
     preset = _preset(source)
     split = {**SPLIT_DEFAULT, **preset.get("split", {})}
@@ -52,10 +55,21 @@ def cli_command(spec: dict) -> str | None:
     args += ["--plan", spec.get("plan") or "singles+all", "--seeds", str(spec.get("seeds", 3))]
     if spec.get("groups"):
         args += ["--groups", ",".join("+".join(g) for g in spec["groups"])]
+    if spec.get("plan") == "subsets" and spec.get("budget"):
+        args += ["--budget", str(spec["budget"])]
     if spec.get("data_dir"):
         args += ["--data-dir", spec["data_dir"]]
     args += _config_args(spec.get("config") or {}, preset) + ["--name", spec.get("name") or "study", "--out", "results"]
     return shlex.join(args)
+
+
+def _verify_command(spec: dict) -> str:
+    """``python -m mtl_core study --verify PARENT --max-groups K --seeds N``: the parent's data, tasks, split and
+    method, its predicted grouping under K groups trained again (the parent must be in the store)."""
+    verifies = spec["verifies"]
+    return shlex.join(["python", "-m", "mtl_core", "study", "--verify", str(verifies["study"]),
+                       "--max-groups", str(verifies["max_groups"]), "--seeds", str(spec.get("seeds", 3)),
+                       "--name", spec.get("name") or "verification", "--out", "results"])
 
 
 # Runs exactly a stored spec (saved as spec.json beside it), whatever its source.

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from mtl_core.relatedness.checks import SURROGATE, Checks, Cost, check_estimates
 from mtl_core.relatedness.group_search import grouping_rows, predicted_groupings
-from mtl_core.relatedness.surrogate import RESAMPLES, Measurement, Surrogate, fit_surrogate
+from mtl_core.relatedness.surrogate import (
+    RESAMPLES,
+    Measurement,
+    Surrogate,
+    fit_surrogate,
+    measurements_from_scores,
+)
 from mtl_core.results.affinity import affinity_matrix, estimate_runs
 from mtl_core.results.estimate_quality import gradient_cosines
 from mtl_core.results.study_results import StudyResults
@@ -37,10 +43,7 @@ def has_subsets(results: StudyResults) -> bool:
 
 def study_measurements(results: StudyResults, metrics: dict[str, str] | None = None) -> list[Measurement]:
     """One Measurement per finished run and task on that task's metric (default: its lead metric)."""
-    metrics = metrics or results.lead
-    run_tasks = {r["id"]: frozenset(r["tasks"]) for r in results.runs}
-    return [Measurement(s["task"], run_tasks[s["run_id"]], s["seed"], float(s["value"])) for s in results.scores
-            if s["run_id"] in run_tasks and metrics.get(s["task"]) == s["metric"] and s["value"] is not None]
+    return measurements_from_scores(results.runs, results.scores, metrics or results.lead)
 
 
 def _minutes(runs: list[dict]) -> float | None:

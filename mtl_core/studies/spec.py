@@ -23,6 +23,8 @@ class StudySpec:
     data_dir: str | None = None
     groups: list[list[str]] | None = None  # plan "groups": the task groups to train together
     budget: int | None = None              # plan "subsets": how many sampled task subsets to train
+    with_all: bool = False                 # plan "groups": also train every task together ('all')
+    verifies: dict | None = None           # a verification of a subsets study's predicted grouping (studies.verify)
 
     @classmethod
     def from_preset(cls, preset: str, **overrides) -> "StudySpec":
@@ -39,15 +41,16 @@ class StudySpec:
 
     def planned_runs(self, tasks: list[str]) -> list[tuple[str, list[str], int]]:
         """(setting, tasks, seed) of every run this study trains on ``tasks`` (see ``plan_runs``)."""
-        return plan_runs(tasks, self.plan, self.seeds, self.groups, self.budget)
+        return plan_runs(tasks, self.plan, self.seeds, self.groups, self.budget, self.with_all)
 
 
 def plan_runs(tasks: list[str], plan: str, seeds: int, groups: list[list[str]] | None = None,
-              budget: int | None = None) -> list[tuple[str, list[str], int]]:
+              budget: int | None = None, with_all: bool = False) -> list[tuple[str, list[str], int]]:
     """(setting, tasks, seed) for every run, the same runs for every seed.
 
     Settings: 'single' (a task alone), 'all' (every task together), 'pair' (two tasks; plan "pairs"),
-    'group' (a custom group; plan "groups", which also trains every task alone as the baseline) and 'subset'
+    'group' (a custom group; plan "groups", which also trains every task alone as the baseline, and with
+    ``with_all`` every task together too: a group of every task is then that 'all' run) and 'subset'
     (plan "subsets": ``budget`` task subsets sampled by ``relatedness.subsets.sample_subsets`` with seed 0, the
     same for every seed, besides every task alone and all together).
     With two tasks the pair is all of them, so "pairs" then trains it once, as 'pair'.
@@ -59,11 +62,13 @@ def plan_runs(tasks: list[str], plan: str, seeds: int, groups: list[list[str]] |
     if plan == "pairs":
         planned += [("pair", [a, b]) for k, a in enumerate(tasks) for b in tasks[k + 1:]]
     if plan == "groups":
-        planned += [("group", g) for g in _check_groups(tasks, groups) if len(g) > 1]  # one task = its single run
+        every = len(tasks) if with_all else None  # with 'all' trained anyway, a group of every task is that run
+        planned += [("group", g) for g in _check_groups(tasks, groups) if 1 < len(g) != every]  # one task: single
     if plan == "subsets":
         planned += [("subset", s) for s in sample_subsets(tasks, budget)]  # checks the budget and the tasks
     together = ("singles+all", "all", "subsets")
-    if plan == "all" or (plan in together and len(tasks) > 1) or (plan == "pairs" and len(tasks) > 2):
+    if plan == "all" or (plan in together and len(tasks) > 1) or (plan == "pairs" and len(tasks) > 2) or \
+            (plan == "groups" and with_all and len(tasks) > 1):
         planned.append(("all", list(tasks)))
     return [(setting, group, seed) for seed in range(seeds) for setting, group in planned]
 
