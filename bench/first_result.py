@@ -22,6 +22,7 @@ Presets: synthetic-demo (generated), absa and yelp-amazon (datasets from --data-
 
     .venv/bin/python bench/first_result.py                       # the three presets, encoding on 600 sentences
     .venv/bin/python bench/first_result.py --presets absa --sample 3041 --repeats 3
+    .venv/bin/python bench/first_result.py --presets absa --no-encoding --rounds 3   # medians of 3 cold/warm pairs
 """
 from __future__ import annotations
 
@@ -101,15 +102,23 @@ def timed_study(preset: str, home: Path, data_dir: str | None, extra: list[str])
             "encoded": after[1] - before[1], "cpu": children_cpu() - cpu}
 
 
-def studies(presets: list[str], data_dir: str | None, extra: list[str]) -> list[tuple[str, dict, dict]]:
+def median_study(timings: list[dict]) -> dict:
+    """Each figure's median over the rounds (sentences encoded: the same every round)."""
+    return {key: statistics.median(t[key] for t in timings) for key in timings[0]}
+
+
+def studies(presets: list[str], data_dir: str | None, extra: list[str], rounds: int = 1) -> list[tuple[str, dict, dict]]:
+    """Per preset, ``rounds`` times: a cold study in a fresh home, then a warm one in that home; medians."""
     rows = []
     for preset in presets:
-        with tempfile.TemporaryDirectory(prefix="mtl-first-result-") as home:
-            cold = timed_study(preset, Path(home), data_dir, extra)
-            warm = timed_study(preset, Path(home), data_dir, extra)
-        rows.append((preset, cold, warm))
-        print(f"  {preset}: cold {cold['seconds']:.1f} s ({cold['cpu']:.1f} CPU s), warm {warm['seconds']:.1f} s "
-              f"({warm['cpu']:.1f} CPU s)", flush=True)
+        colds, warms = [], []
+        for r in range(rounds):
+            with tempfile.TemporaryDirectory(prefix="mtl-first-result-") as home:
+                colds.append(timed_study(preset, Path(home), data_dir, extra))
+                warms.append(timed_study(preset, Path(home), data_dir, extra))
+            print(f"  {preset} round {r + 1}/{rounds}: cold {colds[-1]['seconds']:.1f} s ({colds[-1]['cpu']:.1f} CPU s), "
+                  f"warm {warms[-1]['seconds']:.1f} s ({warms[-1]['cpu']:.1f} CPU s)", flush=True)
+        rows.append((preset, median_study(colds), median_study(warms)))
     return rows
 
 
@@ -189,17 +198,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sample", type=int, default=600, help="ABSA sentences encoded per contender (default 600)")
     p.add_argument("--repeats", type=int, default=1, help="encoding runs per contender, alternating; median")
     p.add_argument("--no-encoding", action="store_true", help="skip the encoding comparison")
+    p.add_argument("--rounds", type=int, default=1, help="cold + warm study pairs per preset, each in a fresh home; "
+                   "medians (default 1)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a RunConfig override for the studies")
     p.add_argument("--data-dir", default=None, help=f"folder holding the datasets (default: ${DATA_DIR_ENV})")
     args = p.parse_args(argv)
     data_dir = args.data_dir or default_data_dir()
     extra = [x for item in args.set for x in ("--set", item)]
     print(f"{os.cpu_count()} CPU cores, load {os.getloadavg()[0]:.1f}; studies: --plan all --seeds 1 {' '.join(extra)}")
-    rows = studies(args.presets, data_dir, extra)
+    rows = studies(args.presets, data_dir, extra, args.rounds)
     if not args.no_encoding:
         with tempfile.TemporaryDirectory(prefix="mtl-encoding-") as home:
             os.environ.update({HOME_ENV: home, STATE_CACHE_ENV: "0"})
             encoding(args.sample, args.repeats, data_dir)
+    if args.rounds > 1:
+        print(f"\nstudies: median of {args.rounds} rounds")
     print_studies(rows)
     return 0
 

@@ -2,6 +2,12 @@
 the Train page open in headless Chromium, and with the Compare page open, measured side by side in one run.
 
     python bench/ui_overhead.py [--rounds 3] [--epochs 6] [--preset synthetic-demo]
+    python bench/ui_overhead.py --page-cost [--seconds 40]
+
+``--page-cost`` splits what an open page costs into its two parts, on a study that trains for minutes: opening it
+(the browser loads and draws the app: once per visit) and keeping it open (each refresh), as CPU seconds of the
+browser and the server, for the Train and the Compare page. CPU seconds, unlike examples/s, hardly depend on
+what else the machine runs.
 
 One fresh MTL Lab home, one `streamlit run app.py` server and one worker process for the whole run. Each round
 queues the same one-run study three times, one per condition, in turn (so a load that changes over the minutes
@@ -128,13 +134,64 @@ def train_once(store, spec, page_url: str | None, browser, url: str) -> tuple[fl
     return statistics.mean(r["examples_per_second"] for r in runs), wall, study_id
 
 
+def page_cost(preset: str, seconds: float) -> None:
+    """CPU of opening, then of keeping open, the Train and the Compare page while a long study trains."""
+    from playwright.sync_api import sync_playwright
+
+    home = Path(tempfile.mkdtemp(prefix="ui_page_cost_"))
+    os.environ["MTL_LAB_HOME"] = str(home)
+    from mtl_core.store import Store
+    from mtl_core.studies.spec import StudySpec
+    from mtl_core.studies.submit import queue_study
+
+    store = Store(home / "mtl_lab.sqlite")
+    short = StudySpec.from_preset(preset, seeds=1, plan="all", name="finished")
+    short.config.update(epochs=2)
+    long = StudySpec.from_preset(preset, seeds=1, plan="all", name="long")
+    long.config.update(epochs=10_000, patience=10_000)
+    print(f"{'page':<8} {'open: browser':>14} {'server':>7}   {'kept open: browser':>19} {'server':>7}  (CPU s; "
+          f"cores over {seconds:.0f} s)")
+    with processes(home) as (url, server_pid, worker_pid), sync_playwright() as pw:
+        marker = f"--mtl-lab-bench={os.getpid()}"
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*FLAGS, marker])
+        watched = {"browser": browser_pid(marker), "server": server_pid}
+        finished = queue_study(short, store, start_worker=False)
+        while store.study_state(finished)["status"] != "done":
+            time.sleep(0.5)
+        running = queue_study(long, store, start_worker=False)
+        while store.study_state(running)["status"] != "running":
+            time.sleep(0.5)
+        for name, path in (("Train", f"/Train?study={running}"), ("Compare", f"/Compare?study={finished}")):
+            open_page(browser, url + path).close()  # the server imports the page's modules once, untimed
+            before = {k: cpu_seconds(pid) for k, pid in watched.items()}
+            page = open_page(browser, url + path)
+            page.wait_for_timeout(8_000)  # the charts draw
+            opened = {k: cpu_seconds(pid) for k, pid in watched.items()}
+            page.wait_for_timeout(seconds * 1000)
+            kept = {k: (cpu_seconds(pid) - opened[k]) / seconds for k, pid in watched.items()}
+            page.close()
+            print(f"{name:<8} {opened['browser'] - before['browser']:14.2f} {opened['server'] - before['server']:7.2f}"
+                  f"   {kept['browser']:19.3f} {kept['server']:7.3f}", flush=True)
+        from mtl_core.studies.queue import cancel_study
+        cancel_study(running, store)
+        browser.close()
+    shutil.rmtree(home, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"load average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} CPUs")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--preset", default="synthetic-demo")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--epochs", type=int, default=6)
+    p.add_argument("--page-cost", action="store_true", help="CPU of opening and of keeping open each page")
+    p.add_argument("--seconds", type=float, default=40, help="with --page-cost: how long each page is kept open")
     args = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stopped: still stop the server, worker and browser
+    if args.page_cost:
+        page_cost(args.preset, args.seconds)
+        return
     from playwright.sync_api import sync_playwright
 
     home = Path(tempfile.mkdtemp(prefix="ui_overhead_"))
