@@ -4,8 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from mtl_core.errors import MTLLabError
 from mtl_core.results.study_results import lead_metrics
 from mtl_core.status import ACTIVE, Status
+from mtl_core.studies.backends import executor_from_env
 from mtl_core.studies.queue import (
     cancel_study,
     ensure_worker,
@@ -35,8 +37,21 @@ def queue_ui() -> None:
         if st.button("Start a worker", key="train_start_worker"):
             ensure_worker(store)
             st.rerun()
-    st.caption((f"Workers: {alive} running, each training one run at a time. " if alive else "Worker: not running. ") +
-               f"{active} stud{'y' if active == 1 else 'ies'} queued or running.")
+    if not alive:
+        workers = "Worker: not running. "
+    elif training_on_ray():
+        workers = f"Workers: {alive} running, each handing its study's runs to Ray (several at a time). "
+    else:
+        workers = f"Workers: {alive} running, each training one run at a time. "
+    st.caption(workers + f"{active} stud{'y' if active == 1 else 'ies'} queued or running.")
+
+
+def training_on_ray() -> bool:
+    """Whether studies queued from the app train on Ray (MTL_LAB_BACKEND); a bad setting is the sidebar's to show."""
+    try:
+        return executor_from_env().ray
+    except MTLLabError:
+        return False
 
 
 def runs_table(runs: list[dict]) -> pd.DataFrame:
