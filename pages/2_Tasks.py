@@ -20,6 +20,7 @@ from ui.messages import page_message
 from ui.methods import method_ui
 from ui.presets import submit
 from ui.several_datasets import SEVERAL, several_datasets_ui
+from ui.subsets import PLAN_TEXT, budget_ui
 
 st.set_page_config(page_title="Tasks · MTL Lab", page_icon=":material/science:", layout="wide")
 st.title("Tasks")
@@ -28,7 +29,8 @@ store = get_store()
 sidebar(store)
 
 PLANS = {"singles+all": "each task alone + all together", "pairs": "each alone + every pair + all together",
-         "groups": "each alone + your own groups"}
+         "groups": "each alone + your own groups",
+         "subsets": "each alone + a sample of task subsets + all together (which tasks help which, predicted)"}
 
 
 def sources(store) -> dict[str, dict]:
@@ -84,19 +86,24 @@ if label == SEVERAL:
 else:
     chosen = options[label]
     tasks = st.multiselect("Tasks", chosen["tasks"], default=chosen["tasks"], key=f"{k}_tasks")
-plan = st.radio("Plan", list(PLANS), format_func=lambda p: f"{p}: {PLANS[p]}", horizontal=True, key="tasks_plan")
-groups = None
+plans = [p for p in PLANS if p != "subsets" or len(tasks) >= 3]  # 2 tasks have no subset but all of them
+plan = st.radio("Plan", plans, format_func=lambda p: f"{p}: {PLANS[p]}", horizontal=True, key="tasks_plan",
+                help="The subsets plan needs 3 tasks or more.")
+groups = budget = None
 if plan == "groups":
     text = st.text_input("Groups (tasks joined by +, groups separated by commas)", "+".join(tasks[:2]), key=f"{k}_groups")
     groups = [[t.strip() for t in g.split("+") if t.strip()] for g in text.split(",") if g.strip()]
+if plan == "subsets":
+    st.markdown(PLAN_TEXT)
+    budget = budget_ui(tasks, k)
 seeds = st.slider("Seeds (repeats with different random initialisation)", 1, 10, 3, key="tasks_seeds")
 defaults = get_preset(chosen["preset"]).get("config", {}) if "preset" in chosen else {}
 config = config_ui(defaults, tasks, k)
 
 if "preset" in chosen:
-    spec = StudySpec.from_preset(chosen["preset"], tasks=tasks, seeds=seeds, plan=plan)
+    spec = StudySpec.from_preset(chosen["preset"], tasks=tasks, seeds=seeds, plan=plan, budget=budget)
 else:
-    spec = StudySpec(name=chosen["name"], source=chosen["source"], tasks=tasks, seeds=seeds, plan=plan)
+    spec = StudySpec(name=chosen["name"], source=chosen["source"], tasks=tasks, seeds=seeds, plan=plan, budget=budget)
 spec.config = config
 if groups is not None:
     spec.groups = groups
@@ -106,7 +113,7 @@ if len(tasks) < 1:
     st.warning("Pick at least one task.")
     st.stop()
 try:
-    runs = plan_runs(tasks, plan, seeds, groups)
+    runs = plan_runs(tasks, plan, seeds, groups, budget)
 except MTLLabError as exc:
     st.error(plain(page_message(exc)))
     st.stop()

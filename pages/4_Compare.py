@@ -1,7 +1,8 @@
 """Compare: single vs multitask per task on a chosen metric (mean ± 95% CI from 2 seeds on), warnings for tasks
 whose models learned little, the gains table, the transfer heatmap when pairs were run, how tasks relate
 (affinity, gradient conflict, task graph, recommended groups, cheap estimates vs measured transfer:
-ui/relatedness.py), one run's learning curves, per-class scores and confusion matrix, and exports (CSV, PNG, HTML)."""
+ui/relatedness.py), what random task subsets say and a predicted grouping's verification (ui/subsets.py), one
+run's learning curves, per-class scores and confusion matrix, and exports (CSV, PNG, HTML)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -23,6 +24,7 @@ from mtl_core.charts.scores import comparison_chart, curves_chart, methods_chart
 from ui.charts import show_chart
 from ui.common import NUM, get_store, pick_results, plain, sidebar
 from ui.relatedness import chart_with_help, relatedness_ui
+from ui.subsets import subsets_ui, verification_ui
 
 st.set_page_config(page_title="Compare · MTL Lab", page_icon=":material/science:", layout="wide")
 st.title("Compare")
@@ -154,6 +156,8 @@ if transfer:
     heat = transfer_heatmap(transfer, list(results.lead))
     chart_with_help(heat, "compare_transfer", HEATMAP_HELP, export_ui, "transfer")
 relatedness_ui(results, transfer, export_ui)
+subsets_ui(results, metrics, export_ui)  # a study with sampled task subsets (plan "subsets")
+verification_ui(results, metrics, export_ui)  # a study that trains a predicted grouping to check it
 
 aux = auxiliary_rows(results)
 if aux:

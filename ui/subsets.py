@@ -1,0 +1,288 @@
+"""The "subsets" plan in the app: its budget on the Tasks page, and on the Compare page what a subsets study says
+(the surrogate's relevance heatmap, every estimate checked on held-out subsets against the noise ceiling, the
+predicted grouping with a button that queues its verification) and what a verification study measured.
+
+Every sentence that judges a number is computed from that number here (``estimate_reading``,
+``verification_headline``); none is fixed text."""
+from __future__ import annotations
+
+from typing import Callable
+
+import pandas as pd
+import streamlit as st
+
+from mtl_core.errors import MTLLabError
+from mtl_core.relatedness.subsets import coverage, default_budget, possible_subsets, sample_subsets, size_band
+from mtl_core.results.study_results import StudyResults
+from mtl_core.charts.subsets import ESTIMATE_NAMES, heldout_scatter, relevance_heatmap, verification_chart
+from ui.charts import show_chart
+from ui.common import NUM, get_store, plain
+from ui.relatedness import chart_with_help
+
+Export = Callable[[object, str, str], None]
+BUDGET_PER_TASK_MAX = 8  # the slider's top: 8 subsets per task is past where the surrogate's CIs stop narrowing much
+NEAR_CEILING = 0.1       # a Spearman this close below the ceiling (or above it) reads "about as well"
+WEAK_CEILING = 0.2       # a noise ceiling below this: the measured gains barely repeat, nothing can be judged
+
+PLAN_TEXT = (
+    "**subsets**: besides each task alone and all together, train a balanced random sample of task subsets (every "
+    "task and every pair appears in several). A small linear model per task — the *surrogate* — then learns from "
+    "them how much each partner raises or lowers that task's score, predicts the best grouping, and is checked "
+    "on subsets it was not fitted on. With many tasks it needs far fewer runs than trying every pair or group.")
+
+SURROGATE_HELP = (
+    "**What the surrogate is.** For each task, a straight-line model: *score in a subset = score alone + the "
+    "weights of the partners in that subset*. It is fitted on the subsets this study trained, so a partner's "
+    "**weight** is how much having it in the subset moved the task's test score, on average over the other "
+    "partners present.\n\n"
+    "**When to trust it.** (1) A weight matters only when its 95% CI excludes 0 (bold cells; *?* = can't tell). "
+    "(2) The model is checked on subsets it never saw: its **held-out Spearman** says how well it ranks their "
+    "measured gains. Compare it with the **noise ceiling**: how well one half of the seeds ranks the same gains "
+    "as the other half. A surrogate near the ceiling is about as good as measuring again; far below it, it "
+    "misses something (e.g. two partners that only help together). (3) A predicted grouping is a prediction "
+    "until it is trained: verify it.")
+
+
+RELEVANCE_HELP = (
+    "**Relevance**: row = the task scored, column = a partner in its subset. The number is the partner's "
+    "**weight** in the surrogate: how much having it in the subset moved the task's test score. Blue = raised it, "
+    "red = lowered it. **Bold**: the weight's 95% CI excludes 0; **?**: can't tell from 0 yet (a larger budget or "
+    "more seeds narrow it). Not symmetric: A can help B while B does nothing for A.")
+
+
+# ---- Tasks page ------------------------------------------------------------------------------------------------
+
+def budget_ui(tasks: list[str], key: str) -> int:
+    """The budget slider (from the number of tasks to min(every subset, 8 per task)), with the design's coverage
+    under it; returns the budget."""
+    n = len(tasks)
+    top = min(possible_subsets(n), BUDGET_PER_TASK_MAX * n)
+    budget = st.slider("Budget: task subsets to train (per seed)", n, top, min(default_budget(n), top),
+                       key=f"{key}_budget_{n}", help="More subsets: narrower CIs on each partner's weight and a "
+                       "better-checked surrogate, at the cost of more runs.") if top > n else top
+    c = coverage(sample_subsets(tasks, budget), tasks)
+    sizes = size_band(n, budget)
+    size = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+    text = (f"{budget} subsets of {size} tasks" + (f" (all there are with {n} tasks)" if budget == possible_subsets(n)
+                                                  else "")
+            + f": each task appears in at least {c['task_min']} of them (mean {c['task_mean']:.1f}), each pair of "
+            f"tasks together in at least {c['pair_min']} (mean {c['pair_mean']:.1f}).")
+    if c["pair_min"] == 0:
+        text += " Some pairs never train together, so the surrogate cannot say how they affect each other: raise " \
+                "the budget."
+    st.caption(text)
+    return budget
+
+
+# ---- Compare page: a subsets study -----------------------------------------------------------------------------
+
+@st.cache_data(max_entries=16, show_spinner="Fitting the surrogate and checking it on held-out subsets…")
+def _analysis(study_id: str, n_scores: int, metrics: tuple, _results: StudyResults):
+    from mtl_core.results.subset_estimates import subset_analysis
+
+    return subset_analysis(_results, metrics=dict(metrics))
+
+
+def _ci(low, high, fmt: str = "+.2f") -> str:
+    return "" if low is None or high is None else f" [{low:{fmt}}, {high:{fmt}}]"
+
+
+def estimate_reading(row: dict) -> str:
+    """One plain sentence on an estimate's held-out Spearman against the noise ceiling, from their numbers."""
+    name = ESTIMATE_NAMES.get(row["estimate"], row["estimate"]).split(" (")[0]
+    rho, low, high = row.get("spearman"), row.get("ci_low"), row.get("ci_high")
+    ceiling, c_low, c_high = row.get("ceiling"), row.get("ceiling_low"), row.get("ceiling_high")
+    if rho is None:
+        return f"The {name}: too few held-out subsets per task to check it" + (
+            f" ({row['note']})." if row.get("note") else ".")
+    said = f"held-out Spearman {rho:+.2f}{_ci(low, high)}"
+    chance = "better than chance" if low is not None and low > 0 else \
+        "worse than chance" if high is not None and high < 0 else "not clearly better than chance"
+    if ceiling is None:
+        return f"The {name}: {said}, {chance}; no noise ceiling to compare with (it needs 2 seeds or more)."
+    said += f" vs a noise ceiling of {ceiling:+.2f}{_ci(c_low, c_high)}"
+    if ceiling < WEAK_CEILING:
+        return (f"The {name}: {said}. The measured gains barely repeat between halves of the seeds, so the "
+                "differences between subsets are mostly noise here and no estimate can be judged; more seeds help.")
+    top = high if high is not None else rho
+    floor = c_low if c_low is not None else ceiling
+    if top < floor and rho < ceiling - NEAR_CEILING:
+        return (f"The {name}: {said}. It ranks held-out subsets clearly worse than repeating the measurement "
+                f"would, and {chance}: it misses part of what the subsets do.")
+    if low is not None and low > 0 and rho >= ceiling - NEAR_CEILING:
+        return (f"The {name}: {said}. It ranks held-out subsets about as well as repeating the measurement "
+                "would.")
+    return (f"The {name}: {said}. The intervals are too wide to say whether it ranks held-out subsets as well "
+            "as repeating the measurement would; more seeds or a larger budget narrow them.")
+
+
+def estimates_table(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "estimate": ESTIMATE_NAMES.get(r["estimate"], r["estimate"]),
+        "held-out Spearman [95% CI]": "—" if r.get("spearman") is None else
+        f"{r['spearman']:+.2f}{_ci(r.get('ci_low'), r.get('ci_high'))}",
+        "noise ceiling [95% CI]": "—" if r.get("ceiling") is None else
+        f"{r['ceiling']:+.2f}{_ci(r.get('ceiling_low'), r.get('ceiling_high'))}",
+        "tasks": r.get("n_tasks"), "held-out subsets": r.get("n_heldout_subsets"), "runs": r.get("runs"),
+        "minutes": r.get("minutes"), "note": r.get("note") or ""} for r in rows])
+
+
+def subsets_ui(results: StudyResults, metrics: dict[str, str], export: Export) -> None:
+    """The section of a study with subset runs: relevance heatmap, estimates checked, predicted grouping."""
+    from mtl_core.results.subset_estimates import has_subsets
+
+    if not has_subsets(results):
+        return
+    st.subheader("Which tasks help which — from random subsets")
+    with st.expander("What is the surrogate, and when to trust it?"):
+        st.markdown(SURROGATE_HELP)
+    analysis = _analysis(results.id, len(results.scores), tuple(sorted(metrics.items())), results)
+    tasks = list(results.tasks)
+    if analysis.relevance:
+        chart_with_help(relevance_heatmap(analysis.relevance, tasks), "compare_relevance", RELEVANCE_HELP, export,
+                        "relevance")
+    else:
+        st.info("Too few finished subset runs to fit the surrogate yet.")
+    checks_ui(analysis, export)
+    predicted_ui(results, analysis.grouping, tasks)
+
+
+def checks_ui(analysis, export: Export) -> None:
+    rows = analysis.estimates
+    if not rows:
+        return
+    st.markdown("**Does each estimate predict the gains of subsets it was not fitted on?**")
+    st.dataframe(estimates_table(rows), hide_index=True, key="compare_subset_checks",
+                 column_config={"minutes": st.column_config.NumberColumn(format="%.1f")})
+    st.markdown("\n".join(f"- {plain(estimate_reading(r))}" for r in rows))
+    shown = [r["estimate"] for r in rows if any(p["estimate"] == r["estimate"] for p in analysis.points)]
+    if not shown:
+        return
+    estimate = st.radio("Predicted vs measured for", shown, key="compare_subset_estimate", horizontal=True,
+                        format_func=lambda e: ESTIMATE_NAMES.get(e, e)) if len(shown) > 1 else shown[0]
+    fig = heldout_scatter(analysis.points, estimate, next(r for r in rows if r["estimate"] == estimate))
+    show_chart(fig, "compare_subset_scatter")
+    export(fig, f"heldout_{estimate}", "compare_subset_scatter")
+
+
+def predicted_ui(results: StudyResults, grouping: list[dict], tasks: list[str]) -> None:
+    """The surrogate's best grouping for a chosen group limit, labelled a prediction, and its verify button."""
+    if not grouping:
+        return
+    st.markdown("**Predicted grouping**")
+    limits = sorted({r["k"] for r in grouping})
+    k = st.select_slider("Max groups (models to train)", limits, value=min(2, limits[-1]) if 2 in limits
+                         else limits[-1], key="compare_subset_k",
+                         help="1 = everything in one model; as many as tasks = every task alone.") \
+        if len(limits) > 1 else limits[0]
+    rows = [r for r in grouping if r["k"] == k]
+    groups = list(dict.fromkeys(r["group"] for r in rows))
+    with st.container(border=True):
+        st.markdown(f"**Predicted (not yet verified)** · {len(groups)} group(s), predicted total gain "
+                    f"{rows[0]['score']:+.3f} ({plain(rows[0]['search'])} search)")
+        for n, g in enumerate(groups, 1):
+            mine = [r for r in rows if r["group"] == g]
+            gains = ", ".join(f"{plain(r['task'])} {r['predicted_gain']:+.3f}" for r in mine)
+            st.markdown(f"Group {n}: {' + '.join(plain(r['task']) for r in mine)} — predicted gain: {gains}")
+        if all(len(r["tasks"].split("+")) == 1 for r in rows):
+            st.caption("The surrogate predicts no gain from training any of these tasks together: nothing to "
+                       "verify. Allow fewer groups to see the best grouping that trains tasks together.")
+            return
+        st.caption("Predicted gains come from the surrogate, not from training these groups. Verifying trains the "
+                   "groups, each task alone and all tasks together (same split and seeds) and shows on its own "
+                   "Compare page whether the prediction holds.")
+        verify_ui(results, k)
+
+
+def verify_ui(results: StudyResults, k: int) -> None:
+    if not st.button("Verify this grouping", key="compare_subset_verify", type="primary"):
+        return
+    try:
+        from mtl_core.studies.verify import verification_spec
+    except ImportError:
+        st.info("Verification is not available in this version of MTL Lab.")
+        return
+    from mtl_core.studies.submit import queue_study  # the one submit path; the URL stays on this study
+
+    try:
+        study_id = queue_study(verification_spec(results, max_groups=k), get_store())
+    except MTLLabError as exc:
+        st.error(plain(exc))
+        return
+    st.success(f"Queued verification study {plain(study_id)}.")
+    st.page_link("pages/3_Train.py", label="Watch it train", icon=":material/timer:", query_params={"study": study_id})
+
+
+# ---- Compare page: a verification study ------------------------------------------------------------------------
+
+def verification_headline(rows: list[dict], summary: list[dict]) -> str:
+    """Grouping vs all together, from the paired difference of the mean per-task score and its 95% CI (the
+    ``verification_summary`` row of all together), then per task, and how many predictions the measurement holds."""
+    from mtl_core.results.verdict import HELPS, HURTS
+    from mtl_core.results.verification import ALL
+
+    n = len(rows)
+    better = sum(r.get("vs_all_verdict") == HELPS for r in rows)
+    worse = sum(r.get("vs_all_verdict") == HURTS for r in rows)
+    judged = sum(r.get("vs_all_low") is not None for r in rows)
+    whole = next((r for r in summary if r["arrangement"] == ALL), None)
+    if whole is None or whole.get("grouping_minus") is None:
+        head = "All tasks together was not measured on the same seeds, so the grouping can't be compared with it."
+    elif whole.get("delta_low") is None:
+        head = (f"The predicted grouping scores {whole['grouping_minus']:+.3f} per task against all tasks together, "
+                "but with one seed there is no interval: run 2 seeds or more to tell whether that is real.")
+    else:
+        word = {HELPS: "**better** than", HURTS: "**worse** than"}.get(whole["verdict"],
+                                                                     "**not clearly different** from")
+        head = (f"The predicted grouping is {word} training all tasks together: {whole['grouping_minus']:+.3f} per "
+                f"task on average, 95% CI [{whole['delta_low']:+.3f}, {whole['delta_high']:+.3f}].")
+    per_task = (f" Per task: {better} higher, {worse} lower, {judged - better - worse} no clear difference"
+                + (f", {n - judged} not comparable (trained with all tasks or one seed)" if judged < n else "") + ".")
+    held = [r["prediction_in_ci"] for r in rows if r.get("prediction_in_ci") is not None]
+    inside = (f" The surrogate's predicted score lies inside the measured 95% CI for {sum(held)} of {len(held)} "
+              "tasks." if held else "")
+    return head + per_task + inside
+
+
+def verification_ui(results: StudyResults, metrics: dict[str, str], export: Export) -> None:
+    """A verification study's headline, chart and table: the grouping measured against its prediction."""
+    verifies = results.spec.get("verifies")
+    if not verifies:
+        return
+    try:
+        from mtl_core.results.verification import verification_rows, verification_summary
+    except ImportError:
+        return
+    st.subheader("Verifying the predicted grouping")
+    parent = verifies.get("study")
+    st.caption(f"This study trains the grouping that study {plain(parent)} predicted (at most "
+               f"{verifies.get('max_groups')} groups), each task alone and all tasks together, on the same split and "
+               "seeds, so each difference is paired by seed.")
+    rows = verification_rows(results, metrics)
+    if not rows:
+        st.info("No finished runs to compare with the prediction yet.")
+        return
+    st.markdown(verification_headline(rows, verification_summary(results, metrics)))
+    fig = verification_chart(rows)
+    show_chart(fig, "compare_verification")
+    export(fig, "verification", "compare_verification")
+    table = pd.DataFrame([{
+        "task": r["task"], "group": r["group"].replace("+", " + "), "predicted": r.get("predicted"),
+        "measured": r.get("measured"), "95% CI": _ci(r.get("ci_low"), r.get("ci_high"), ".3f").strip() or "—",
+        "prediction in CI": {True: "yes", False: "no"}.get(r.get("prediction_in_ci"), "—"),
+        "alone": r.get("alone"), "all together": r.get("all"),
+        "vs alone [95% CI]": _delta(r, "vs_alone"), "vs all [95% CI]": _delta(r, "vs_all")} for r in rows])
+    st.dataframe(table, hide_index=True, key="compare_verification_table",
+                 column_config={c: NUM for c in ("predicted", "measured", "alone", "all together")})
+    st.caption("Predicted: the score the surrogate expected in the group (shown on the metric it was predicted on). "
+               "vs alone / vs all: the group's score minus that arrangement's, paired by seed; the verdict is the "
+               "one every gain on this page uses.")
+    if parent:
+        st.page_link("pages/4_Compare.py", label="Back to the study that predicted it", icon=":material/bar_chart:",
+                     query_params={"study": parent})
+
+
+def _delta(r: dict, key: str) -> str:
+    if r.get(key) is None:
+        return "—"
+    return f"{r[key]:+.3f}{_ci(r.get(key + '_low'), r.get(key + '_high'), '+.3f')} {r.get(key + '_verdict') or ''}"
