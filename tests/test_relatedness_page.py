@@ -3,6 +3,7 @@ measured transfer) over a real tiny pairs study, and the figure builders on hand
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from app_pages import open_page
@@ -60,8 +61,13 @@ def is_graph(f: dict) -> bool:
     return any(t.get("name") == "tasks" for t in f["data"])
 
 
+def title_text(f: dict) -> str:
+    """A figure's title as read: line breaks and size spans dropped (``charts.relations.chart_title`` wraps it)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", (f["layout"].get("title") or {}).get("text") or "").split())
+
+
 def is_estimate(f: dict) -> bool:
-    return "vs measured transfer" in ((f["layout"].get("title") or {}).get("text") or "")
+    return "vs measured transfer" in title_text(f)
 
 
 def texts(at: AppTest) -> str:
@@ -79,7 +85,7 @@ def test_pairs_study_shows_every_relatedness_chart(home):
     (graph,) = find(at, is_graph)
     assert len([t for t in graph["data"] if "→" in (t.get("name") or "")]) == 6  # every ordered pair
     (estimate,) = find(at, is_estimate)
-    assert "Spearman" in estimate["layout"]["title"]["text"] and len(estimate["data"][0]["x"]) == 6
+    assert "Spearman" in title_text(estimate) and len(estimate["data"][0]["x"]) == 6
     text = texts(at)
     assert "**Group 1**" in text and "Among every way to split the 3 tasks" in text and "Spearman" in text
     curves, confusion = charts(at)[-2:]  # the run's learning curves, then its confusion matrix, stay last
@@ -95,7 +101,7 @@ def test_pairs_study_shows_every_relatedness_chart(home):
     at.radio(key="compare_estimate").set_value("lookahead_affinity").run()
     at.radio(key="compare_conflict_setting").set_value("pair").run()
     assert not at.exception
-    assert find(at, is_estimate)[0]["layout"]["title"]["text"].startswith("lookahead affinity vs")
+    assert title_text(find(at, is_estimate)[0]).startswith("lookahead affinity vs")
     assert len([t for t in find(at, is_conflict)[0]["data"] if t.get("mode") == "lines+markers"]) == 3
 
 
