@@ -281,14 +281,8 @@ def transfer_heatmap(rows: list[dict], tasks: list[str]) -> go.Figure:
     includes 0, or one seed: no CI) is marked "?"; the diagonal (a task with itself) is empty.
     """
     cell = {(r["task"], r["partner"]): r for r in rows}
-    z, text, hover = [], [], []
-    for task in tasks:
-        z.append([]), text.append([]), hover.append([])
-        for partner in tasks:
-            r = cell.get((task, partner))
-            z[-1].append(None if r is None else r["delta_mean"])
-            text[-1].append("" if r is None else compact(r["delta_mean"]) + ("" if r["significant"] else "?"))
-            hover[-1].append("" if r is None else transfer_hover(r))
+    z, text, hover = task_grid(tasks, lambda task, partner: cell.get((task, partner)), lambda r: (
+        r["delta_mean"], compact(r["delta_mean"]) + ("" if r["significant"] else "?"), transfer_hover(r)))
     fig = signed_heatmap(z, text, hover, tasks, "gain", floor=0.01, tickformat="+.3f")
     return describe(fig, transfer_summary(rows), transfer_table(rows))
 
@@ -305,6 +299,18 @@ NARROW_FIGURE_PX = 358  # a chart's width on a 390 px phone screen
 def narrow_cell_px(tasks: list[str]) -> float:
     """About how wide a heatmap cell is on a phone screen: the figure less the task names and the axis title."""
     return (NARROW_FIGURE_PX - text_px(max(tasks, key=len, default="")) - 40) / max(len(tasks), 1)
+
+
+def task_grid(tasks: list[str], find, show) -> tuple[list[list], list[list[str]], list[list[str]]]:
+    """The task × partner grids of a heatmap: ``find(task, partner)`` gives a cell's record (None: empty cell),
+    ``show(record)`` its (value, cell text, hover text). Rows are tasks, columns partners, both in ``tasks`` order."""
+    z, text, hover = [], [], []
+    for task in tasks:
+        shown = [None if r is None else show(r) for r in (find(task, partner) for partner in tasks)]
+        z.append([None if s is None else s[0] for s in shown])
+        text.append(["" if s is None else s[1] for s in shown])
+        hover.append(["" if s is None else s[2] for s in shown])
+    return z, text, hover
 
 
 def signed_heatmap(z: list[list[float | None]], text: list[list[str]], hover: list[list[str]], tasks: list[str],

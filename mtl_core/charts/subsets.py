@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from mtl_core.charts.relations import signed_heatmap
+from mtl_core.charts.relations import signed_heatmap, task_grid
 from mtl_core.charts.style import NEUTRAL, describe, legend_below, round_rows, series_color
 
 SURROGATE_LABEL = "surrogate (linear model over partners)"
@@ -30,20 +30,15 @@ def relevance_heatmap(rows: list[dict], tasks: list[str]) -> go.Figure:
     bold; one whose CI includes 0 (or has none) is marked "?"; a weight that could not be fitted stays empty.
     """
     cell = {(r["task"], r["partner"]): r for r in rows if r.get("weight") is not None}
-    z, text, hover = [], [], []
-    for task in tasks:
-        z.append([]), text.append([]), hover.append([])
-        for partner in tasks:
-            r = cell.get((task, partner))
-            z[-1].append(None if r is None else r["weight"])
-            if r is None:
-                text[-1].append(""), hover[-1].append("")
-                continue
-            sure = excludes_zero(r)
-            text[-1].append(f"<b>{r['weight']:+.3f}</b>" if sure else f"{r['weight']:+.3f} ?")
-            hover[-1].append(f"{partner} in the subset → {task}'s score {r['weight']:+.3f}, 95% CI "
-                             f"{_ci(r.get('ci_low'), r.get('ci_high'))}, from {r.get('n_subsets')} subsets "
-                             f"holding both" + ("" if sure else " (can't tell from 0)"))
+
+    def show(r: dict) -> tuple[float, str, str]:
+        sure = excludes_zero(r)
+        return (r["weight"], f"<b>{r['weight']:+.3f}</b>" if sure else f"{r['weight']:+.3f} ?",
+                f"{r['partner']} in the subset → {r['task']}'s score {r['weight']:+.3f}, 95% CI "
+                f"{_ci(r.get('ci_low'), r.get('ci_high'))}, from {r.get('n_subsets')} subsets holding both"
+                + ("" if sure else " (can't tell from 0)"))
+
+    z, text, hover = task_grid(tasks, lambda task, partner: cell.get((task, partner)), show)
     fig = signed_heatmap(z, text, hover, tasks, "weight", floor=0.01, tickformat="+.3f")
     sure = [r for r in cell.values() if excludes_zero(r)]
     helps = sorted((r for r in sure if r["weight"] > 0), key=lambda r: -r["weight"])
