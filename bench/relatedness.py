@@ -11,7 +11,9 @@ held-out subsets; the mean over tasks and draws with a 95% bootstrap CI (per-tas
 their tasks, so read the CI as rough), beside the noise ceiling on the same held-out subsets (the split-half
 Spearman of the measurement itself: seeds alternately into two halves; ``relatedness.checks``) and beside
 gradient cosine and lookahead affinity scored the same way (a task's gain predicted as the mean of its pairwise
-values with its group-mates). Costs: runs and training minutes each estimate needed.
+values with its group-mates) and the short-runs estimate (each pair's gain over the first 3 epochs of its run's
+validation curve, ``results.short_runs``; also at ``--short-epochs``). Costs: runs and training minutes each
+estimate needed.
 
 Part (b), ``--part study``: a study of 10 tasks from three datasets of three formats (``{"combine": ...}``:
 SemEval-2014's 5 aspects, UCI's yelp, amazon and imdb, CoNLL-2002's POS and NER), each task trained only on its
@@ -26,6 +28,7 @@ part (b) (10 + budget + 1) x seeds and then the verification.
     MTL_LAB_DATA_DIR=../shared/datasets python bench/relatedness.py --part truth --seeds 3
     MTL_LAB_DATA_DIR=../shared/datasets python bench/relatedness.py --part study --seeds 3 --epochs 10
     python bench/relatedness.py --part truth --preset synthetic-demo --seeds 2 --set epochs=2   # a smoke run
+    python bench/relatedness.py --part truth --home H --study ID   # score a finished ground-truth study again
 """
 from __future__ import annotations
 
@@ -80,6 +83,9 @@ def truth(args) -> None:
     )
     from mtl_core.relatedness.subsets import possible_subsets, sample_subsets
     from mtl_core.relatedness.surrogate import fit_surrogate
+    from mtl_core.results.short_runs import NAME as SHORT_RUNS
+    from mtl_core.results.short_runs import short_run_cost, short_run_gains
+    from mtl_core.results.study_results import StudyResults
     from mtl_core.results.subset_estimates import estimate_costs, pair_estimates, study_measurements
     from mtl_core.store import Store
     from mtl_core.studies.spec import StudySpec, task_names
@@ -90,12 +96,16 @@ def truth(args) -> None:
     spec.budget = possible_subsets(len(tasks))
     print(f"(a) ground truth: {args.preset}, {len(tasks)} tasks, all {spec.budget} subsets + singles + all, "
           f"{args.seeds} seeds", flush=True)
-    results = train(spec, Store(Path(os.environ[HOME_ENV]) / "mtl_lab.sqlite"))
+    store = Store(Path(os.environ[HOME_ENV]) / "mtl_lab.sqlite")
+    results = StudyResults.load(store, args.study) if args.study else train(spec, store)
     measurements = study_measurements(results)
     measured = measured_gains(measurements)
     everything = frozenset(tasks)
     pairwise = pair_estimates(results)
     costs = estimate_costs(results)
+    for epochs in args.short_epochs:  # the short-runs estimate at other lengths, read from the same curves
+        pairwise[f"{SHORT_RUNS}@{epochs}"] = short_run_gains(results, epochs)
+        costs[f"{SHORT_RUNS}@{epochs}"] = short_run_cost(results, epochs)
     halves = seed_halves(measurements)
     first_half, second_half = (measured_gains(measurements, h) for h in halves) if halves else ({}, {})
     k = len(tasks)
@@ -176,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--part", choices=["truth", "study"], default="truth")
     p.add_argument("--preset", default="absa", help="part truth: the study whose every subset is trained")
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--study", default=None, help="part truth: score this finished study in --home, no training")
+    p.add_argument("--short-epochs", type=lambda v: [int(x) for x in v.split(",") if x], default=[1, 2],
+                   help="part truth: also score the short-runs estimate at these epochs (default 1,2; 3 is the app's)")
     p.add_argument("--draws", type=int, default=5, help="part truth: sampled budgets per size (default 5)")
     p.add_argument("--budget", type=int, default=30, help="part study: subsets trained (default 30 = 3k)")
     p.add_argument("--max-groups", type=int, default=None, help="part study: at most this many groups")

@@ -7,10 +7,13 @@ import plotly.graph_objects as go
 
 from mtl_core.charts.relations import signed_heatmap, task_grid
 from mtl_core.charts.style import NEUTRAL, describe, legend_below, round_rows, series_color
+from mtl_core.results.short_runs import NAME as SHORT_RUNS
+from mtl_core.results.short_runs import SHORT_EPOCHS
 
 SURROGATE_LABEL = "surrogate (linear model over partners)"
 ESTIMATE_NAMES = {"surrogate": SURROGATE_LABEL, "grad_cosine": "gradient cosine (shared encoder)",
-                  "lookahead_affinity": "lookahead affinity"}
+                  "lookahead_affinity": "lookahead affinity",
+                  SHORT_RUNS: f"short runs (pairs' first {SHORT_EPOCHS} epochs)"}
 
 
 def _ci(low: float | None, high: float | None, fmt: str = "+.3f") -> str:

@@ -4,7 +4,8 @@ checked against held-out measured gains, read from one ``StudyResults`` (methods
 
 Scores are each task's lead metric (or the metric ``metrics`` names), one measurement per finished run and task.
 The cheap pairwise estimates (gradient cosine, lookahead affinity) come from the runs that measured them, the
-all-tasks runs when there are such (``affinity.estimate_runs``); a study with short runs has no such estimate yet.
+all-tasks runs when there are such (``affinity.estimate_runs``); the "short runs" estimate from the first epochs of
+the study's pair and single runs (``short_runs``), when it has pairs.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from mtl_core.relatedness.surrogate import (
 )
 from mtl_core.results.affinity import affinity_matrix, estimate_runs
 from mtl_core.results.estimate_quality import gradient_cosines
+from mtl_core.results.short_runs import NAME as SHORT_RUNS
+from mtl_core.results.short_runs import short_run_cost, short_run_gains
 from mtl_core.results.study_results import StudyResults
 from mtl_core.training.affinity_probe import NAME as AFFINITY_NAME
 
@@ -59,6 +62,7 @@ def estimate_costs(results: StudyResults) -> dict[str, Cost]:
         for estimate, curve in PAIR_ESTIMATES.items():
             runs = [run for run, _ in estimate_runs(results, (curve,))]
             costs[estimate] = Cost(len(runs), _minutes(runs))
+        costs[SHORT_RUNS] = short_run_cost(results)
     return costs
 
 
@@ -67,7 +71,8 @@ def pair_estimates(results: StudyResults) -> dict[str, dict[tuple[str, str], flo
     if results.curves is None:
         return {}
     return {"grad_cosine": gradient_cosines(results),
-            "lookahead_affinity": {(r["task"], r["partner"]): r["affinity"] for r in affinity_matrix(results)}}
+            "lookahead_affinity": {(r["task"], r["partner"]): r["affinity"] for r in affinity_matrix(results)},
+            SHORT_RUNS: short_run_gains(results)}
 
 
 def predicted_grouping_rows(surrogate: Surrogate, tasks: list[str], max_groups: int | None = None,
