@@ -36,6 +36,8 @@ SURROGATE_HELP = (
     "**weight** is how much having it in the subset moved the task's test score, on average over the other "
     "partners present.\n\n"
     "**When to trust it.** (1) A weight matters only when its 95% CI excludes 0 (bold cells; *?* = can't tell). "
+    "A weight without a CI had too few subsets: as many weights as subsets leave nothing to measure the noise "
+    "with; a larger budget gives it one. "
     "(2) The model is checked on subsets it never saw: its **held-out Spearman** says how well it ranks their "
     "measured gains. Compare it with the **noise ceiling**: how well one half of the seeds ranks the same gains "
     "as the other half. A surrogate near the ceiling is about as good as measuring again; far below it, it "

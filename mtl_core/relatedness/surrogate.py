@@ -14,9 +14,12 @@ partners' weights (the intercept is the model's score alone).
 Interaction terms w_pq * [p in S][q in S] are considered only when the task has more fitted subsets than that
 model has parameters (else they cannot all be identified), and added only when they lower the leave-one-subset-out
 error (all seeds of a subset left out together) by at least CV_MARGIN; the chosen model makes the predictions,
-while the relevance table always reports the linear weights. Each weight's 95% interval is a percentile
-bootstrap over the fitted subsets (subsets drawn with replacement, each with all its seeds; seeded). It assumes
-subsets are exchangeable; with few subsets (under ~10 per task) read the intervals as rough.
+while the relevance table always reports the linear weights. Each weight's 95% interval is the wider of two: a
+percentile bootstrap over the fitted subsets (subsets drawn with replacement, each with all its seeds; seeded),
+and the t-interval of least squares on the subset means (df = subsets - parameters). The bootstrap alone is too
+narrow with few subsets (simulated with planted weights, 5 tasks, 3 seeds: 49% coverage with 5 sampled subsets,
+73% with 7, 92% with 10); the envelope holds about 95% there. With no degrees of freedom left (as many
+parameters as subsets) a weight has no interval.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from itertools import combinations
 from typing import Iterable
 
 import numpy as np
+from scipy.stats import t as t_dist
 
 from mtl_core.errors import ConfigError
 
@@ -111,6 +115,35 @@ def _percentile_ci(draws: np.ndarray) -> tuple[float | None, float | None]:
     return float(lo), float(hi)
 
 
+def _t_intervals(design: np.ndarray, sums: np.ndarray, sizes: np.ndarray, fit: Fit) -> list[tuple | None]:
+    """95% t-intervals of the linear weights from the between-subset residuals: least squares on subset means
+    weighted by their runs, df = subsets - parameters. None for a constant column, and for every column when
+    df < 1 (as many parameters as subsets: nothing is left to measure the noise)."""
+    keep = ~fit.constant[0]
+    df = len(sizes) - int(keep.sum()) - 1
+    out: list[tuple | None] = [None] * design.shape[1]
+    if df < 1:
+        return out
+    pred = fit.intercept[0] + design @ fit.coef[0]
+    residual = float((sizes * (sums / sizes - pred) ** 2).sum() / df)
+    x = design[:, keep]
+    centred = x - (sizes @ x) / sizes.sum()
+    cov = residual * np.linalg.pinv((centred * sizes[:, None]).T @ centred)
+    half = t_dist.ppf(0.975, df) * np.sqrt(np.clip(np.diag(cov), 0, None))
+    for j, h in zip(np.flatnonzero(keep), half):
+        out[j] = (float(fit.coef[0, j] - h), float(fit.coef[0, j] + h))
+    return out
+
+
+def _wider(boot: tuple[float | None, float | None], exact: tuple | None) -> tuple[float | None, float | None]:
+    """The envelope of the bootstrap and the t-interval; none without the t-interval (too few subsets)."""
+    if exact is None:
+        return None, None
+    if boot[0] is None:
+        return exact
+    return min(boot[0], exact[0]), max(boot[1], exact[1])
+
+
 @dataclass
 class TaskSurrogate:
     """One target task's fitted surrogate."""
@@ -189,7 +222,9 @@ def fit_task(task: str, measurements: list[Measurement], tasks: list[str] | None
                                                         size=resamples).astype(float)
         boot = fit_weighted(linear, sums, sizes, draws)
         coef = np.where(boot.constant, np.nan, boot.coef)
-        ci = {p: (None, None) if weights[p] is None else _percentile_ci(coef[:, j]) for j, p in enumerate(partners)}
+        exact = _t_intervals(linear, sums, sizes, lin)
+        ci = {p: (None, None) if weights[p] is None else _wider(_percentile_ci(coef[:, j]), exact[j])
+              for j, p in enumerate(partners)}
     return TaskSurrogate(task=task, partners=partners, pairs=chosen, intercept=float(fit.intercept[0]),
                          coef=fit.coef[0], weights=weights, ci=ci,
                          n_subsets={p: sum(p in s for s in subsets) for p in partners}, cv_error=cv,
