@@ -18,6 +18,8 @@ from mtl_core.predict import (
     run_test_scores,
     runs_with_models,
 )
+from mtl_core.results.health import run_at_chance
+from mtl_core.results.study_results import lead_metrics
 from ui.charts import show_chart
 from ui.common import NUM, get_store, pick_study, plain, sidebar
 
@@ -53,6 +55,12 @@ def scores_ui(model: Predictor, run: dict) -> None:
     table = pd.DataFrame(rows).dropna(axis=1, how="all")
     st.dataframe(table, hide_index=True, key="predict_scores", column_config={
         c: NUM for c in table.columns if c not in ("task", "test labels")})
+    study = store.study(run["study_id"]) or {}
+    guessing = run_at_chance(scores, store.baselines(run["study_id"]), lead_metrics(study.get("tasks") or {}))
+    if guessing:
+        st.warning("**This run's answers are guesses for:** " + "; ".join(plain(g) for g in guessing)
+                   + ". Pick a better run, or see the Compare page for why it learned little.",
+                   icon=":material/warning:")
     unknown = [t for t in run["tasks"] if t in model.unknown]
     st.caption("This run's scores on its study's test split (labels present only). **applies?**: whether the "
                "task concerns a sentence at all (an aspect it mentions), scored on every test sentence."

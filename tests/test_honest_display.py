@@ -164,3 +164,16 @@ def test_lead_rows_follow_the_picked_metric(chance):
     picked = lead_rows(summary_rows(results), results.metrics_for("macro_f1"))
     assert {r["metric"] for r in picked} == {"macro_f1"} and results.metric_choices() == ["lead", "accuracy",
                                                                                           "macro_f1"]
+
+
+def test_a_run_not_above_the_majority_baseline_is_named_on_predict():
+    from mtl_core.results.health import run_at_chance
+
+    baselines = [{"task": "food", "method": "majority", "metric": "accuracy", "value": 0.70, "n": 100},
+                 {"task": "food", "method": "tfidf-lr", "metric": "accuracy", "value": 0.75, "n": 100},
+                 {"task": "pos", "method": "majority", "metric": "span_f1", "value": 0.0, "n": 100}]
+    scores = {"food": {"accuracy": 0.70, "macro_f1": 0.41}, "pos": {"span_f1": 0.62}, "misc": {"accuracy": 0.1}}
+    lead = {"food": "accuracy", "pos": "span_f1", "misc": "accuracy"}
+    said = run_at_chance(scores, baselines, lead)
+    assert said == ["food: accuracy 0.700, not above always guessing the most common label (0.700)"]
+    assert run_at_chance({"food": {"accuracy": 0.71}}, baselines, lead) == []   # above it: no warning

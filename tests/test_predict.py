@@ -112,6 +112,11 @@ def test_predict_page_shows_every_tasks_prediction(finished, store):
     scores, table = at.dataframe[0].value, at.dataframe[1].value
     assert list(scores["task"]) == ["base", "related"]  # the run's own test scores, stored with it
     assert ((scores["accuracy"] > 0) & (scores["accuracy"] <= 1)).all()
+    majority = {b["task"]: b["value"] for b in store.baselines(finished["study"])
+                if b["method"] == "majority" and b["metric"] == "accuracy"}
+    guessing = [t for t, a in zip(scores["task"], scores["accuracy"]) if a <= majority[t]]
+    warned = [w.value for w in at.warning if "answers are guesses" in w.value]
+    assert bool(warned) == bool(guessing) and all(f"{t}: accuracy" in warned[0] for t in guessing)
     assert "applies? accuracy" not in scores  # synthetic tasks apply to every sentence
     assert list(table["task"]) == ["base", "related"]
     assert set(table["answer"]) <= {"neg", "pos"}

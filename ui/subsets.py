@@ -199,12 +199,8 @@ def predicted_ui(results: StudyResults, grouping: list[dict], tasks: list[str]) 
 def verify_ui(results: StudyResults, k: int) -> None:
     if not st.button("Verify this grouping", key="compare_subset_verify", type="primary"):
         return
-    try:
-        from mtl_core.studies.verify import verification_spec
-    except ImportError:
-        st.info("Verification is not available in this version of MTL Lab.")
-        return
     from mtl_core.studies.submit import queue_study  # the one submit path; the URL stays on this study
+    from mtl_core.studies.verify import verification_spec
 
     try:
         study_id = queue_study(verification_spec(results, max_groups=k), get_store())

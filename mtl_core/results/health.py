@@ -88,3 +88,19 @@ def task_warnings(results: StudyResults, summary: list[dict], metrics: dict[str,
         found.append(dict(zip(COLUMNS, [task, metric, problem, reason,
                                         f"{task} ({metric}): {problem}. Likely reason: {reason}."])))
     return found
+
+
+def run_at_chance(scores: dict[str, dict[str, float]], baselines: list[dict], lead: dict[str, str]) -> list[str]:
+    """One sentence per task where a single run is not above the majority-class baseline on the task's lead metric:
+    its answers for that task are no better than always guessing the most common label. ``scores``: task ->
+    {metric: value} of the run (``predict.run_test_scores``); ``baselines``: the study's stored baseline rows."""
+    majority = {(b["task"], b["metric"]): b["value"] for b in baselines
+                if b["method"] == "majority" and b["value"] is not None}
+    found = []
+    for task, values in scores.items():
+        metric = lead.get(task)
+        base = majority.get((task, metric))
+        if base is not None and values.get(metric) is not None and values[metric] <= base:
+            found.append(f"{task}: {metric} {values[metric]:.3f}, not above always guessing the most common label "
+                         f"({base:.3f})")
+    return found
