@@ -16,10 +16,15 @@ from ui.presets import presets_ui
 
 TOUR = """
 1. **Data** — upload a CSV, SemEval XML or CoNLL file, fetch a public dataset, or generate synthetic tasks.
-2. **Tasks** — pick the tasks to combine and a plan (each alone + all together, all pairs, or your own groups),
-   seeds and epochs; submitting queues a study and returns at once.
+2. **Tasks** — pick the tasks to combine (from one dataset or several) and a plan (each alone + all together,
+   all pairs, your own groups, or a random sample of subsets), seeds and epochs; submitting queues a study and
+   returns at once.
 3. **Train** — watch the queue and live learning curves; cancel or retry; close the tab, nothing is lost.
-4. **Compare** — per task, alone vs together with 95% error bars, the baselines, the transfer heatmap.
+4. **Compare** — per task, alone vs together with 95% error bars, the baselines, the transfer heatmap. With many
+   tasks, the **surrogate** learns from the sampled subsets how much each partner adds to each task (a straight
+   line: score = score alone + what each partner present adds), predicts the best grouping, and is checked on
+   subsets it never saw. Trust it when its held-out check is near the noise ceiling; a grouping stays a
+   prediction until you press *Verify* and it is trained.
 5. **Predict** — type a sentence and see every task's prediction from a trained model.
 6. **Playground** — the classroom dial: move one slider and watch synergy turn into interference.
 """
