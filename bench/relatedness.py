@@ -28,6 +28,7 @@ part (b) (10 + budget + 1) x seeds and then the verification.
     MTL_LAB_DATA_DIR=../shared/datasets python bench/relatedness.py --part truth --seeds 3
     MTL_LAB_DATA_DIR=../shared/datasets python bench/relatedness.py --part study --seeds 3 --epochs 10
     python bench/relatedness.py --part truth --preset synthetic-demo --seeds 2 --set epochs=2   # a smoke run
+    python bench/relatedness.py --part truth --preset synthetic-five --seeds 3   # planted relatedness, ~10 min
     python bench/relatedness.py --part truth --home H --study ID   # score a finished ground-truth study again
 """
 from __future__ import annotations
@@ -47,6 +48,16 @@ from mtl_core.cli.options import parse_sets  # noqa: E402
 from mtl_core.paths import DATA_DIR_ENV, HOME_ENV  # noqa: E402
 
 UCI_FILES = ("yelp_labelled.txt", "amazon_cells_labelled.txt", "imdb_labelled.txt")
+SYNTHETIC_FIVE = "synthetic-five"
+# The classroom demo's generator and tiny model, five tasks: 'related' shares base's cue words with the same
+# meaning, 'conflicting' half of them with the opposite meaning, 'echo' is a second related task, 'unrelated' has
+# cue words of its own. Planted: related and echo help base and each other; conflicting hurts them.
+FIVE_TASKS = {"base_cues": 8, "filler_words": 100, "seed": 0, "tasks": [
+    {"name": "base", "n_examples": 400},
+    {"name": "related", "shared_cues": 8, "private_cues": 0, "n_examples": 800},
+    {"name": "echo", "shared_cues": 6, "private_cues": 2, "n_examples": 600},
+    {"name": "conflicting", "shared_cues": 4, "contradicting_cues": 4, "private_cues": 0, "n_examples": 1600},
+    {"name": "unrelated", "shared_cues": 0, "private_cues": 8, "n_examples": 800}]}
 
 
 def data_dir(given: str | None) -> str:
@@ -90,7 +101,12 @@ def truth(args) -> None:
     from mtl_core.store import Store
     from mtl_core.studies.spec import StudySpec, task_names
 
-    spec = StudySpec.from_preset(args.preset, seeds=args.seeds, plan="subsets", data_dir=args.data_dir)
+    if args.preset == SYNTHETIC_FIVE:  # generated tasks whose relatedness is planted: a truth with a signal
+        demo = StudySpec.from_preset("classroom-demo")
+        spec = StudySpec(name=SYNTHETIC_FIVE, source={"synthetic": FIVE_TASKS}, seeds=args.seeds, plan="subsets",
+                         config=demo.config, split=demo.split, data_dir=args.data_dir)
+    else:
+        spec = StudySpec.from_preset(args.preset, seeds=args.seeds, plan="subsets", data_dir=args.data_dir)
     spec.config.update(parse_sets(args.set))
     tasks = task_names(spec)
     spec.budget = possible_subsets(len(tasks))
@@ -184,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--part", choices=["truth", "study"], default="truth")
-    p.add_argument("--preset", default="absa", help="part truth: the study whose every subset is trained")
+    p.add_argument("--preset", default="absa", help=f"part truth: the study whose every subset is trained; "
+                   f"'{SYNTHETIC_FIVE}': five generated tasks with planted relatedness (the classroom demo's model)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--study", default=None, help="part truth: score this finished study in --home, no training")
     p.add_argument("--short-epochs", type=lambda v: [int(x) for x in v.split(",") if x], default=[1, 2],

@@ -129,8 +129,13 @@ def test_a_pairs_study_measures_the_cheap_estimates_on_its_run_of_every_task():
     from mtl_core.training.config import RunConfig
 
     base = RunConfig()
-    assert run_config(base, "all", "pairs", 5, 5).grad_every == MEASURE_EVERY["grad_every"]
     assert run_config(base, "pair", "pairs", 2, 2).affinity_every == MEASURE_EVERY["affinity_every"]  # 2 tasks
+    assert run_config(base, "pair", "pairs", 2, 2).grad_every == MEASURE_EVERY["grad_every"]
+    # k tasks: each probe backpropagates once per task, so it runs k/2 times less often and on fewer rows per task
+    assert run_config(base, "all", "pairs", 5, 5).grad_every == MEASURE_EVERY["grad_every"] * 5 // 2
+    assert run_config(base, "all", "pairs", 10, 10).affinity_every == MEASURE_EVERY["affinity_every"] * 5
+    from mtl_core.training.gradient_probe import PROBE_ROWS, probe_rows
+    assert probe_rows(2) == PROBE_ROWS and probe_rows(10) * 10 <= 2 * PROBE_ROWS and probe_rows(100) >= 16
     assert run_config(base, "pair", "pairs", 2, 5) == base          # a pair of five: measured by the all run
     assert run_config(base, "all", "singles+all", 5, 5) == base     # other plans: only when asked
     asked = base.replace(grad_every=7)

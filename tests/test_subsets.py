@@ -71,7 +71,8 @@ def test_subset_runs_are_labelled_and_the_all_run_measures_the_cheap_estimates()
     assert setting_label("subset", ["a", "b", "c"], "b") == "subset:a+b+c"
     config = RunConfig.from_dict({})
     probed = run_config(config, "all", "subsets", 4, 4)
-    assert (probed.grad_every, probed.affinity_every) == (MEASURE_EVERY["grad_every"], MEASURE_EVERY["affinity_every"])
+    assert (probed.grad_every, probed.affinity_every) == (MEASURE_EVERY["grad_every"] * 2,
+                                                          MEASURE_EVERY["affinity_every"] * 2)  # 4 tasks: 4/2
     assert run_config(config, "subset", "subsets", 2, 4) == config  # only the all-tasks run pays for probes
 
 

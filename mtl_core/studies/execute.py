@@ -48,8 +48,15 @@ def run_baselines(store: Store, study_id: str, prepared: PreparedStudy) -> None:
 
 
 # A pairs or subsets study's all-tasks run measures the cheap relatedness estimates (unless the user set the
-# intervals): gradient cosines every 25 optimizer steps, lookahead affinity every 50 (each costs a few batches).
+# intervals): with two tasks, gradient cosines every 25 optimizer steps, lookahead affinity every 50. A probe
+# backpropagates once per task (the affinity one also steps and re-scores once per task), so with k tasks the
+# intervals grow k/2 times: the probes' share of a run's time stays about what it is for a pair.
 MEASURE_EVERY = {"grad_every": 25, "affinity_every": 50}
+
+
+def measure_every(n_tasks: int) -> dict[str, int]:
+    """The probe intervals of an all-tasks run of ``n_tasks`` tasks (see MEASURE_EVERY)."""
+    return {name: every * max(2, n_tasks) // 2 for name, every in MEASURE_EVERY.items()}
 
 
 OOM_RETRIES = 3  # a run that does not fit in GPU memory is tried again with half the batch, this many times
@@ -60,7 +67,7 @@ def run_config(config: RunConfig, setting: str, plan: str, n_tasks: int = 0, n_s
     all its tasks (setting 'all'; with two tasks that run is their one 'pair'), to compare with what they measure."""
     every_task = setting == "all" or (setting == "pair" and n_tasks == n_study_tasks)
     if every_task and plan in ("pairs", "subsets") and not (config.grad_every or config.affinity_every):
-        return config.replace(**MEASURE_EVERY)
+        return config.replace(**measure_every(n_tasks))
     return config
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from mtl_core.training.gradient_probe import PROBE_ROWS, GradientProbe, task_gradients
+from mtl_core.training.gradient_probe import GradientProbe, probe_rows, task_gradients
 from mtl_core.training.losses import masked_cross_entropy
 
 NAME = "lookahead_affinity"
@@ -109,7 +109,8 @@ class AffinityProbe(GradientProbe):
         """A probe when ``config.affinity_every`` > 0 and the run has at least two tasks, else None."""
         if not config.affinity_every or len(targets) < 2:
             return None
-        return cls(model, ids, lengths, targets, train_rows, config.affinity_every, PROBE_ROWS, seed, config.lr)
+        return cls(model, ids, lengths, targets, train_rows, config.affinity_every, probe_rows(len(targets)),
+                   seed, config.lr)
 
     def measure(self) -> dict[str, dict[str, float]]:
         idx = torch.from_numpy(self.batch()).to(self.ids.device)

@@ -1,7 +1,7 @@
 """Gradient interference during training: do two tasks pull the shared encoder the same way?
 
-Every ``RunConfig.grad_every`` optimizer steps, a :class:`GradientProbe` takes ``PROBE_ROWS`` random
-training rows per task (their union is one batch, so every task is present), runs ONE forward pass of
+Every ``RunConfig.grad_every`` optimizer steps, a :class:`GradientProbe` takes ``probe_rows(k)`` random
+training rows per task (PROBE_ROWS with two tasks, fewer per task with more) (their union is one batch, so every task is present), runs ONE forward pass of
 the shared encoder, and takes each task's gradient of its own loss with respect to the *shared*
 parameters only (embedding + backbone, never the heads) with ``torch.autograd.grad(retain_graph=True)``.
 Absent labels are masked, so a task's loss (and gradient) comes only from the rows that hold its label.
@@ -42,7 +42,15 @@ from mtl_core.training.losses import masked_cross_entropy
 NAMES = ("grad_cosine", "grad_conflict_rate", "grad_norm_ratio")
 # Rows per task in a measurement batch. Larger than a training batch on purpose: with 32 rows per task on
 # separate sentences, sampling noise alone keeps the cosine near 0 even for agreeing tasks (measured).
-PROBE_ROWS = 128
+PROBE_ROWS = 128     # random training rows per task for a run of two tasks
+MIN_PROBE_ROWS = 16  # ... never fewer per task, however many tasks
+
+
+def probe_rows(n_tasks: int) -> int:
+    """Rows per task of one probe batch: PROBE_ROWS for two tasks, then fewer per task so that the batch stays at
+    about 2 x PROBE_ROWS rows (a 10-task run: 25 per task, not 1,280 rows in all; each probe backpropagates once
+    per task through that batch, so rows per task x tasks is what a measurement costs)."""
+    return max(MIN_PROBE_ROWS, PROBE_ROWS * 2 // max(n_tasks, 2))
 SEP = "|"  # pair label "A|B"
 
 
@@ -123,7 +131,7 @@ class GradientProbe:
         """A probe when ``config.grad_every`` > 0 and the run has at least two tasks, else None."""
         if not config.grad_every or len(targets) < 2:
             return None
-        return cls(model, ids, lengths, targets, train_rows, config.grad_every, PROBE_ROWS, seed)
+        return cls(model, ids, lengths, targets, train_rows, config.grad_every, probe_rows(len(targets)), seed)
 
     def after_step(self) -> None:
         """Call after every optimizer step; measures on every ``every``-th."""
