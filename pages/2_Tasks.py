@@ -118,7 +118,11 @@ except MTLLabError as exc:
     st.error(plain(page_message(exc)))
     st.stop()
 
-from mtl_core.studies.time_estimates import estimate_seconds  # noqa: E402  (after the cheap checks above
+from mtl_core.studies.time_estimates import (  # noqa: E402  (after the cheap checks above
+    DEFAULT_EXAMPLES_PER_SECOND,
+    estimate_seconds,
+    has_measured_runs,
+)
 
 st.metric("Runs", len(runs), help="task sets x seeds, all on one split")
 try:
@@ -126,8 +130,13 @@ try:
 except MTLLabError as exc:
     st.error(plain(page_message(exc)))
     st.stop()
-st.caption(f"Estimated time on this machine: at most about {minutes:.1f} min (from the measured speed of earlier "
-           "runs; early stopping usually ends runs sooner).")
+if has_measured_runs(store):
+    st.caption(f"Estimated time on this machine: at most about {minutes:.1f} min (from the measured speed of "
+               "earlier runs; early stopping usually ends runs sooner).")
+else:
+    st.caption(f"Estimated time: at most about {minutes:.1f} min, a cautious guess: no run has been measured on "
+               f"this machine yet, so it assumes a slow {DEFAULT_EXAMPLES_PER_SECOND:.0f} examples/s and every run "
+               "to its maximum epochs. After the first study, estimates use the speed measured here.")
 if st.button("Queue the study", type="primary", key="tasks_submit"):
     try:
         study_id = submit(spec, store)

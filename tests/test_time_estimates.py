@@ -66,8 +66,10 @@ def test_an_empty_store_assumes_every_epoch_at_the_default_speed():
 
 def test_similar_runs_give_their_speed_their_early_stopping_epochs_and_their_preparation():
     store = Store()
+    assert not te.has_measured_runs(store)  # the Tasks page then calls its estimate a cautious guess
     measured_study(store, spec(), epochs_run={"single": 4, "all": 6}, per_example={"single": 0.002, "all": 0.004},
                    prepare=3.0)
+    assert te.has_measured_runs(store)
     estimate = te.estimate_seconds(spec(), store)
     # 3 s preparation + 1 s of baselines per task, then per run 1 s + rows x epochs x seconds per example
     expected = 3.0 + 2 + (1 + 280 * 4 * 0.002) + (1 + 840 * 4 * 0.002) + (1 + 1120 * 6 * 0.004)

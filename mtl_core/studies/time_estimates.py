@@ -143,6 +143,11 @@ def default_speed(config: dict) -> float:
     return DEFAULT_EXAMPLES_PER_SECOND
 
 
+def has_measured_runs(store: Store | None = None) -> bool:
+    """Whether any finished run here measured its speed (else every estimate rests on ``default_speed``)."""
+    return bool(read_history(store or Store()).runs)
+
+
 def measured_speed(config: dict, store: Store | None = None) -> float | None:
     """Median examples per wall-clock second of finished runs here with the same cost per step as ``config``."""
     same = [m for m in read_history(store or Store()).runs if _same_cost(config, m.config)]
