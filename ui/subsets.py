@@ -213,32 +213,45 @@ def verify_ui(results: StudyResults, k: int) -> None:
 
 # ---- Compare page: a verification study ------------------------------------------------------------------------
 
+def _versus(row: dict | None, what: str) -> str | None:
+    """'The predicted grouping is **better** than <what>: +0.030 per task on average, 95% CI [...]' from a
+    ``verification_summary`` row; None when it was not measured on the same seeds."""
+    from mtl_core.results.verdict import HELPS, HURTS
+
+    if row is None or row.get("grouping_minus") is None:
+        return None
+    if row.get("delta_low") is None:
+        return (f"The predicted grouping scores {row['grouping_minus']:+.3f} per task against {what}, but with one "
+                "seed there is no interval: run 2 seeds or more to tell whether that is real.")
+    word = {HELPS: "**better** than", HURTS: "**worse** than"}.get(row["verdict"], "**not clearly different** from")
+    return (f"The predicted grouping is {word} {what}: {row['grouping_minus']:+.3f} per task on average, 95% CI "
+            f"[{row['delta_low']:+.3f}, {row['delta_high']:+.3f}].")
+
+
 def verification_headline(rows: list[dict], summary: list[dict]) -> str:
     """Grouping vs all together, from the paired difference of the mean per-task score and its 95% CI (the
-    ``verification_summary`` row of all together), then per task, and how many predictions the measurement holds."""
+    ``verification_summary`` row of all together), then per task, and how many predictions the measurement holds.
+    A grouping of every task in one model is all together itself: it is read against each task alone instead."""
     from mtl_core.results.verdict import HELPS, HURTS
-    from mtl_core.results.verification import ALL
+    from mtl_core.results.verification import ALL, ALONE
 
     n = len(rows)
-    better = sum(r.get("vs_all_verdict") == HELPS for r in rows)
-    worse = sum(r.get("vs_all_verdict") == HURTS for r in rows)
-    judged = sum(r.get("vs_all_low") is not None for r in rows)
-    whole = next((r for r in summary if r["arrangement"] == ALL), None)
-    if whole is None or whole.get("grouping_minus") is None:
-        head = "All tasks together was not measured on the same seeds, so the grouping can't be compared with it."
-    elif whole.get("delta_low") is None:
-        head = (f"The predicted grouping scores {whole['grouping_minus']:+.3f} per task against all tasks together, "
-                "but with one seed there is no interval: run 2 seeds or more to tell whether that is real.")
-    else:
-        word = {HELPS: "**better** than", HURTS: "**worse** than"}.get(whole["verdict"],
-                                                                     "**not clearly different** from")
-        head = (f"The predicted grouping is {word} training all tasks together: {whole['grouping_minus']:+.3f} per "
-                f"task on average, 95% CI [{whole['delta_low']:+.3f}, {whole['delta_high']:+.3f}].")
-    per_task = (f" Per task: {better} higher, {worse} lower, {judged - better - worse} no clear difference"
-                + (f", {n - judged} not comparable (trained with all tasks or one seed)" if judged < n else "") + ".")
+    arrangement = {a: next((r for r in summary if r["arrangement"] == a), None) for a in (ALL, ALONE)}
     held = [r["prediction_in_ci"] for r in rows if r.get("prediction_in_ci") is not None]
     inside = (f" The surrogate's predicted score lies inside the measured 95% CI for {sum(held)} of {len(held)} "
               "tasks." if held else "")
+    groups = {r.get("group") for r in rows}
+    if n > 1 and len(groups) == 1 and None not in groups and rows[0]["group"].count(" + ") + 1 == n:
+        head = ("The predicted grouping is every task in one model: the same arrangement as all together, so it "
+                "can't differ from it.")
+        return head + " " + (_versus(arrangement[ALONE], "training each task alone") or "") + inside
+    better = sum(r.get("vs_all_verdict") == HELPS for r in rows)
+    worse = sum(r.get("vs_all_verdict") == HURTS for r in rows)
+    judged = sum(r.get("vs_all_low") is not None for r in rows)
+    head = _versus(arrangement[ALL], "training all tasks together") or (
+        "All tasks together was not measured on the same seeds, so the grouping can't be compared with it.")
+    per_task = (f" Per task: {better} higher, {worse} lower, {judged - better - worse} no clear difference"
+                + (f", {n - judged} not comparable (trained with all tasks or one seed)" if judged < n else "") + ".")
     return head + per_task + inside
 
 
