@@ -108,6 +108,8 @@ def test_compare_page_of_a_subsets_study_shows_relevance_checks_and_a_prediction
     text = texts(at)
     assert "**Predicted (not yet verified)**" in text and "Group 1:" in text
     assert "held-out Spearman" in text  # the reading, computed from the numbers
+    buttons = {b.label: b for b in at.get("download_button")}
+    assert {"relevance.csv", "estimates.csv"} <= set(buttons) and not buttons["relevance.csv"].proto.disabled
 
     at.select_slider(key="compare_subset_k").set_value(1).run()
     assert not at.exception

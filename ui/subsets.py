@@ -147,6 +147,20 @@ def subsets_ui(results: StudyResults, metrics: dict[str, str], export: Export) -
         st.info("Too few finished subset runs to fit the surrogate yet.")
     checks_ui(analysis, export)
     predicted_ui(results, analysis.grouping, tasks)
+    downloads_ui(analysis)
+
+
+def downloads_ui(analysis) -> None:
+    """relevance.csv and estimates.csv: the same files the CLI writes (``cli.outputs.write_relatedness``)."""
+    from mtl_core.relatedness.checks import CHECK_COLUMNS
+    from mtl_core.relatedness.surrogate import RELEVANCE_COLUMNS
+    from mtl_core.results.export import rows_csv
+
+    c1, c2 = st.columns(2)
+    c1.download_button("relevance.csv", rows_csv(analysis.relevance, RELEVANCE_COLUMNS), file_name="relevance.csv",
+                       mime="text/csv", key="compare_csv_relevance", on_click="ignore", disabled=not analysis.relevance)
+    c2.download_button("estimates.csv", rows_csv(analysis.estimates, CHECK_COLUMNS), file_name="estimates.csv",
+                       mime="text/csv", key="compare_csv_estimates", on_click="ignore", disabled=not analysis.estimates)
 
 
 def checks_ui(analysis, export: Export) -> None:
