@@ -140,9 +140,13 @@ def test_upload_train_in_the_background_and_compare_in_a_real_browser(tmp_path, 
             page.locator('[data-testid="stSelectbox"]').first.click()
             page.get_by_role("option", name="dataset: reviews (300 examples)").click()
             page.get_by_text("site", exact=True).first.wait_for(timeout=30_000)  # its tasks, all picked
+            # One epochs field, holding this data's default (15), not the previous data's (20). Waited for as one
+            # condition: while the page reruns, the previous field can still show beside the new one.
+            page.wait_for_function(
+                "() => { const f = document.querySelectorAll("
+                "'input[aria-label=\"Max epochs (early stopping on validation)\"]');"
+                " return f.length === 1 && f[0].value === '15'; }", timeout=60_000)
             epochs = page.get_by_label("Max epochs (early stopping on validation)")
-            expect(epochs).to_have_count(1, timeout=60_000)  # the previous data's widgets are gone
-            expect(epochs).to_have_value("15", timeout=30_000)  # this data's defaults, not the previous data's
             epochs.fill("2")
             epochs.press("Enter")
             slider = page.get_by_role("slider").first  # seeds: 3 -> 2
