@@ -30,6 +30,7 @@ part (b) (10 + budget + 1) x seeds and then the verification.
     python bench/relatedness.py --part truth --preset synthetic-demo --seeds 2 --set epochs=2   # a smoke run
     python bench/relatedness.py --part truth --preset synthetic-five --seeds 3   # planted relatedness, ~10 min
     python bench/relatedness.py --part truth --home H --study ID   # score a finished ground-truth study again
+    python bench/relatedness.py --part truth --home H --study ID --more-seeds 3   # 3 more seeds of it, then score
 """
 from __future__ import annotations
 
@@ -77,6 +78,18 @@ def train(spec, store):
     return StudyResults.load(store, study_id)
 
 
+def add_more_seeds(store, study_id: str, n: int) -> None:
+    """Train ``n`` more seeds of the finished study here (its done runs kept)."""
+    from mtl_core.studies.execute import execute_study
+    from mtl_core.studies.more_seeds import add_seeds
+
+    start = time.perf_counter()
+    seeds = add_seeds(study_id, n, store, backend="inline")
+    print(f"study {study_id}: training seeds {seeds[0]}-{seeds[-1]}", flush=True)
+    execute_study(study_id, store, echo=lambda line: print(line, flush=True), save_models=False, raise_errors=True)
+    print(f"study {study_id}: {n} more seeds in {time.perf_counter() - start:.0f} s wall", flush=True)
+
+
 def ci_text(mean, low, high) -> str:
     if mean is None:
         return "—"
@@ -113,8 +126,12 @@ def truth(args) -> None:
     print(f"(a) ground truth: {args.preset}, {len(tasks)} tasks, all {spec.budget} subsets + singles + all, "
           f"{args.seeds} seeds", flush=True)
     store = Store(Path(os.environ[HOME_ENV]) / "mtl_lab.sqlite")
+    if args.study and args.more_seeds:  # the same runs with new seeds, beside the study's (studies.more_seeds)
+        add_more_seeds(store, args.study, args.more_seeds)
     results = StudyResults.load(store, args.study) if args.study else train(spec, store)
     measurements = study_measurements(results)
+    seeds = len({m.seed for m in measurements})
+    print(f"{len(results.finished_runs)} runs, {seeds} seeds", flush=True)
     measured = measured_gains(measurements)
     everything = frozenset(tasks)
     pairwise = pair_estimates(results)
@@ -140,7 +157,7 @@ def truth(args) -> None:
             for name, predicted in predictions.items():
                 per_task.setdefault(name, []).extend(per_task_correlation(predicted, measured, held).values())
             ceiling.extend(per_task_correlation(first_half, second_half, held).values())
-        runs = {SURROGATE: (k + budget + 1) * args.seeds}
+        runs = {SURROGATE: (k + budget + 1) * seeds}
         for name, values in per_task.items():
             mean, low, high = mean_over_tasks(values)
             cost = costs.get(name)
@@ -204,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                    f"'{SYNTHETIC_FIVE}': five generated tasks with planted relatedness (the classroom demo's model)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--study", default=None, help="part truth: score this finished study in --home, no training")
+    p.add_argument("--more-seeds", type=int, default=0, metavar="N", help="part truth, with --study: first train N "
+                   "more seeds of it (its runs kept), then score it over all its seeds")
     p.add_argument("--short-epochs", type=lambda v: [int(x) for x in v.split(",") if x], default=[1, 2],
                    help="part truth: also score the short-runs estimate at these epochs (default 1,2; 3 is the app's)")
     p.add_argument("--draws", type=int, default=5, help="part truth: sampled budgets per size (default 5)")

@@ -8,6 +8,7 @@
        +--> done                       (a study only: retried while a worker still executed it, that worker
                                         trains the retried runs too and settles it; a run is claimed first)
     failed | cancelled --> queued      (retry)
+    done --> queued                    (a study only: more seeds added; its done runs stay done)
 
 A study is deleted (with its runs) only once settled: never while a worker may still train it (``can_delete``).
 
@@ -34,12 +35,14 @@ SETTLED = (Status.DONE, Status.FAILED, Status.CANCELLED)
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.QUEUED: frozenset({Status.RUNNING, Status.FAILED, Status.CANCELLED, Status.DONE}),
     Status.RUNNING: frozenset({Status.DONE, Status.FAILED, Status.CANCELLED, Status.QUEUED}),
-    Status.DONE: frozenset(),
+    Status.DONE: frozenset({Status.QUEUED}),
     Status.FAILED: frozenset({Status.QUEUED}),
     Status.CANCELLED: frozenset({Status.QUEUED}),
 }
-# A run is claimed (running) before it is done; only a study goes from queued to done (see the diagram).
-RUN_TRANSITIONS = {**TRANSITIONS, Status.QUEUED: TRANSITIONS[Status.QUEUED] - {Status.DONE}}
+# A run is claimed (running) before it is done, and a done run stays done; only a study goes from queued to done,
+# and from done to queued again (see the diagram).
+RUN_TRANSITIONS = {**TRANSITIONS, Status.QUEUED: TRANSITIONS[Status.QUEUED] - {Status.DONE},
+                   Status.DONE: frozenset()}
 
 
 def can_change(before: str, after: str, run: bool = False) -> bool:

@@ -23,6 +23,7 @@ from mtl_core.charts.relations import settings_chart, transfer_heatmap
 from mtl_core.charts.scores import comparison_chart, curves_chart, methods_chart
 from ui.charts import show_chart
 from ui.common import NUM, get_store, pick_results, plain, sidebar
+from ui.more_seeds import more_seeds_ui
 from ui.relatedness import chart_with_help, relatedness_ui
 from ui.subsets import subsets_ui, verification_ui
 
@@ -127,7 +128,8 @@ st.caption(f"Study **{plain(results.name)}** · plan {plain(results.spec.get('pl
            f"{seeds} seed(s) · {plain(describe_method(results.config))}")
 if seeds < 2:
     st.info(f"{NO_INTERVAL}: this study ran one seed, so no bar has a whisker and no difference gets a verdict "
-            f"({ONE_SEED}). Run it again with 2 or more seeds to see which differences are real.")
+            f"({ONE_SEED}). Add seeds below to see which differences are real.")
+more_seeds_ui(results, seeds)
 
 st.subheader("Single-task vs multitask, per task")
 warnings = task_warnings(results, rows, metrics)

@@ -136,7 +136,7 @@ def grouping_ui(results: StudyResults, tasks: list[str], transfer: list[dict], a
         st.info(plain(exc))
         return
     for n, group in enumerate(grouping.groups, 1):
-        gains = ", ".join(f"{plain(t)} {grouping.predicted_gain.get(t, 0.0):+.3f}" for t in group)
+        gains = ", ".join(f"{plain(t)} {grouping.predicted_gain.get(t, 0.0):+.3g}" for t in group)
         st.markdown(f"**Group {n}**: {' + '.join(plain(t) for t in group)} — predicted gain: {gains}")
     st.markdown(grouping_explanation(source, k, len(tasks), grouping.score, transfer,
                                      agreement.get("lookahead_affinity")))

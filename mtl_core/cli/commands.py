@@ -5,7 +5,14 @@ import sys
 import time
 from pathlib import Path
 
-from mtl_core.cli.options import check_verify_options, method_overrides, parse_groups, parse_sets, subsets_budget
+from mtl_core.cli.options import (
+    MORE_SEEDS_DEFAULT,
+    check_parent_options,
+    method_overrides,
+    parse_groups,
+    parse_sets,
+    subsets_budget,
+)
 from mtl_core.cli.outputs import (
     study_report,
     write_predictions,
@@ -62,18 +69,47 @@ def study_spec(args):
 
 
 def cmd_study(args) -> int:
-    from mtl_core.results.study_results import StudyResults
     from mtl_core.store import Store
     from mtl_core.studies.backends import executor_from_env
     from mtl_core.studies.dispatch import run_study
 
-    check_verify_options(args)
+    check_parent_options(args)
+    if args.more_seeds:
+        return more_seeds(args)
     spec = verify_spec(args) if args.verify else study_spec(args)
     executor = executor_from_env(args.backend, args.ray_address)  # --backend / --ray-address, else the environment
     if args.command == "submit":
         return submit(spec, args.start_worker, executor)
     store = Store()
     study_id, results = run_study(spec, store, executor)  # here, or as Ray tasks this process owns
+    return write_outputs(args, store, study_id, results)
+
+
+def more_seeds(args) -> int:
+    """``--more-seeds STUDY_ID``: the study's runs with ``--seeds`` new seeds, queued (``submit``) or trained here,
+    then its outputs over all its seeds."""
+    from mtl_core.store import Store
+    from mtl_core.studies.dispatch import execute
+    from mtl_core.studies.more_seeds import add_seeds
+    from mtl_core.studies.submit import more_seeds as queue_more_seeds
+
+    n = MORE_SEEDS_DEFAULT if args.seeds is None else args.seeds
+    store = Store()
+    if args.command == "submit":
+        seeds = queue_more_seeds(args.more_seeds, n, store, start_worker=args.start_worker)
+        print(args.more_seeds)
+        print(f"queued seeds {seeds[0]}-{seeds[-1]} of study {args.more_seeds}", file=sys.stderr)
+        return 0
+    seeds = add_seeds(args.more_seeds, n, store, backend="inline")
+    print(f"study {args.more_seeds}: training seeds {seeds[0]}-{seeds[-1]} (its earlier runs are kept)")
+    results = execute(args.more_seeds, store, echo=print, raise_errors=True)  # where the study's executor says
+    return write_outputs(args, store, args.more_seeds, results)
+
+
+def write_outputs(args, store, study_id: str, results: dict) -> int:
+    """The study's CSV files (and predictions of the runs trained here) in ``--out``, and its table printed."""
+    from mtl_core.results.study_results import StudyResults
+
     out = Path(args.out)
     stored = StudyResults.load(store, study_id)  # read once for every file below
     rows = write_summary(stored, out)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 
 
+MORE_SEEDS_DEFAULT = 3  # --more-seeds without --seeds
+
+
 def add_method_options(s: argparse.ArgumentParser) -> None:
     """--sharing, --backbone, --weighting (and its options), --sampling, --aux: generated from the registries."""
     from mtl_core.auxiliary import AUXILIARY
@@ -61,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--verify", metavar="STUDY_ID", help="train the grouping a finished subsets study predicts "
                         "(under --max-groups), beside each task alone and all together, on its data, tasks, split, "
                         "method and seeds; writes verification.csv: predicted vs measured per task")
+    source.add_argument("--more-seeds", metavar="STUDY_ID", help="add --seeds N seeds (default "
+                        f"{MORE_SEEDS_DEFAULT}) to a finished study: its runs again with new seeds on the same split, "
+                        "its done runs kept; then its results over all its seeds")
     source.add_argument("--data", nargs="+", metavar="FILE|DATASET", help="data files (CSV/TSV, UCI, lines, SemEval "
                         "XML, CoNLL; several formats may be mixed) and/or saved or catalog dataset names: tasks of "
                         "several datasets in one study, each trained only on its own dataset's rows")
@@ -81,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-groups", type=positive, metavar="K", help="with --verify: at most K groups (default: no "
                    "limit)")
     s.add_argument("--seeds", type=int, default=None, help="repeats with other random initialisations "
-                   "(default: the preset's, else 3)")
+                   "(default: the preset's, else 3); with --more-seeds: how many seeds to add")
     s.add_argument("--epochs", type=int, help="maximum epochs per run (early stopping on validation)")
     add_method_options(s)
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any RunConfig option, e.g. hidden=64")
@@ -182,27 +188,32 @@ def subsets_budget(budget: int | None, plan: str | None, tasks: list[str]) -> in
     return budget if budget is not None else default_budget(len(tasks))
 
 
-# Options a verification takes from the study it verifies (--verify): giving one is refused, not ignored.
+# Options a verification takes from the study it verifies (--verify), or a study given more seeds (--more-seeds)
+# keeps: giving one is refused, not ignored.
 PARENT_OPTIONS = ("format", "text_column", "label_columns", "test", "tasks", "plan", "groups", "budget", "epochs",
                   "sharing", "cascade_order", "backbone", "tune_pretrained", "weighting", "sampling", "aux",
-                  "data_dir")
-
-
-def check_verify_options(args) -> None:
-    """--max-groups only with --verify; with --verify, none of the options the verified study already fixes."""
+                  "data_dir", "set", "weighting_option")
+def check_parent_options(args) -> None:
+    """--max-groups only with --verify; with --verify or --more-seeds, none of the options the earlier study
+    already fixes (with --more-seeds not its name, executor or --max-groups either)."""
     from mtl_core.errors import ConfigError
 
-    if not args.verify:
-        if args.max_groups is not None:
-            raise ConfigError("--max-groups goes with --verify STUDY_ID: add --verify, or leave --max-groups out.")
+    if not args.verify and args.max_groups is not None:
+        raise ConfigError("--max-groups goes with --verify STUDY_ID: add --verify, or leave --max-groups out.")
+    more_seeds = getattr(args, "more_seeds", None)
+    if not (args.verify or more_seeds):
         return
-    given = [o for o in PARENT_OPTIONS if getattr(args, o, None)] + \
-        [o for o in ("set", "weighting_option") if getattr(args, o, None)]
-    if given:
-        flags = ", ".join("--" + o.replace("_", "-") for o in given)
+    given = [o for o in PARENT_OPTIONS + (("name", "backend", "ray_address") if more_seeds else ())
+             if getattr(args, o, None)]
+    if not given:
+        return
+    flags = ", ".join("--" + o.replace("_", "-") for o in given)
+    if args.verify:
         raise ConfigError(f"--verify trains on the verified study's data, tasks, split and method, so {flags} cannot "
                           "be given with it. Leave them out (only --max-groups, --seeds, --name and the backend "
                           "options go with --verify).")
+    raise ConfigError(f"--more-seeds repeats the study's own runs on its data, split and method, so {flags} cannot "
+                      "be given with it. Leave them out (only --seeds, how many seeds to add, goes with it).")
 
 
 def parse_sets(items: list[str]) -> dict:

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Callable
 
-from mtl_core.status import ACTIVE, Status, can_change
+from mtl_core.status import ACTIVE, SETTLED, Status, can_change
 from mtl_core.store.database import Database, decode, status_condition
 from mtl_core.store.runs import close_queued, insert_runs
 
@@ -85,3 +85,18 @@ class Studies(Database):
                 raise ValueError(f"A {study['status']} study cannot become {status} (status.TRANSITIONS).")
             db.execute("UPDATE studies SET status=?, error=? WHERE id=?", (Status(status), error, study_id))
             return Status(status)
+
+    def add_seed_runs(self, study_id: str, spec: dict, runs: list[tuple[str, list[str], int]], config: dict,
+                      backend: str) -> bool:
+        """Queue a settled study again with ``runs`` added (its new seeds' runs) and ``spec`` (its new seed count)
+        stored, its done runs kept; ``backend``: who executes it now ("queue": the workers). One write-locked
+        transaction that first checks the study is settled: False (nothing written) for an unknown study or one
+        that is queued or running."""
+        with self.connect(write_lock=True) as db:
+            row = db.execute("SELECT status FROM studies WHERE id=?", (study_id,)).fetchone()
+            if row is None or row["status"] not in SETTLED:
+                return False
+            db.execute("UPDATE studies SET status=?, spec_json=?, backend=?, cancel_requested=0, error=NULL "
+                       "WHERE id=?", (Status.QUEUED, json.dumps(spec), backend, study_id))
+            insert_runs(db, study_id, runs, config)
+            return True

@@ -124,6 +124,18 @@ def retry_study(study_id: str, store: Store | None = None) -> int:
     return len(again)
 
 
+def queue_more_seeds(study_id: str, n: int, store: Store | None = None) -> list[int]:
+    """Add ``n`` seeds to the finished study (``more_seeds.add_seeds``: its runs for each new seed, the done ones
+    kept) and put it on the queue; returns the new seeds."""
+    from mtl_core.studies.more_seeds import add_seeds
+
+    store = store or Store()
+    seeds = add_seeds(study_id, n, store, backend="queue")
+    study = store.study(study_id)
+    _enqueue(store, study_id, fan_out(store, study_executor(study) if study else None))
+    return seeds
+
+
 def recover(store: Store) -> list[str]:
     """Take over what dead processes left behind; returns the studies put back on the queue. Every worker
     runs it at its start, when it sees a dead peer's heartbeat row, and as it stops.

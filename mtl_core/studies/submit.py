@@ -7,7 +7,7 @@ import os
 
 from mtl_core.store import Store
 from mtl_core.studies.backends import Executor, check_reachable, executor_from_env
-from mtl_core.studies.queue import ensure_worker, retry_study, submit_study
+from mtl_core.studies.queue import ensure_worker, queue_more_seeds, retry_study, submit_study
 from mtl_core.studies.spec import StudySpec
 
 AUTOSTART_ENV = "MTL_LAB_AUTOSTART_WORKER"
@@ -46,3 +46,12 @@ def requeue_study(study_id: str, store: Store | None = None, start_worker: bool 
     again = retry_study(study_id, store)
     serve(store, start_worker)
     return again
+
+
+def more_seeds(study_id: str, n: int, store: Store | None = None, start_worker: bool | None = None) -> list[int]:
+    """Add ``n`` seeds to a finished study and queue them (``queue.queue_more_seeds``), then ``serve``; returns
+    the new seeds."""
+    store = store or Store()
+    seeds = queue_more_seeds(study_id, n, store)
+    serve(store, start_worker)
+    return seeds
