@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import math
 
-import wordfreq
-
 from mtl_core.auxiliary.base import AuxiliaryData, AuxiliaryTask
 from mtl_core.tasks import TAGGING, TaskSpec
 
@@ -14,6 +12,8 @@ LABELS = [str(b) for b in range(MAX_BIN + 1)]
 
 def zipf_bin(word: str, language: str) -> str:
     """floor(Zipf frequency) clipped to 0..MAX_BIN, as a label."""
+    import wordfreq  # 0.2 s on first use: only studies with this auxiliary task pay it
+
     return str(min(MAX_BIN, math.floor(wordfreq.zipf_frequency(word, language))))
 
 
@@ -24,6 +24,8 @@ class WordFreq(AuxiliaryTask):
                    "log10 of uses per billion words) rounded down to bins 0-7: a discretised regression.")
 
     def build(self, data: AuxiliaryData) -> tuple[TaskSpec, list]:
+        import wordfreq
+
         try:
             wordfreq.zipf_frequency("a", data.language)
         except LookupError:

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections import defaultdict
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import torch
-from torchjd.aggregation import Aggregator, WeightedAggregator
 
 from mtl_core.training.weighting.base import GRADIENT_COMBINATION, Weighting
+
+if TYPE_CHECKING:
+    from torchjd.aggregation import Aggregator  # imported by the run that makes one (torchjd_methods.jd)
 
 
 def other_leaves(loss: torch.Tensor, excluded: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
@@ -102,6 +104,8 @@ class GradientCombination(Weighting):
     def aggregator(self, present: list[str]) -> Aggregator:
         key = tuple(present)
         if key not in self.aggregators:
+            from torchjd.aggregation import WeightedAggregator
+
             agg = self.make_aggregator()
             if isinstance(agg, WeightedAggregator):   # log the weights it gives each row
                 agg.weighting.register_forward_hook(lambda _m, _in, w, key=key: self.record(key, w))

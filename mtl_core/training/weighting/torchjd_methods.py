@@ -7,12 +7,27 @@ independent mini-batches per step; CR-MOGM only smooths another weighting).
 """
 from __future__ import annotations
 
-import torchjd.aggregation as jd
+from importlib import import_module
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from mtl_core.errors import ConfigError
 from mtl_core.training.weighting.combination import GradientCombination
 from mtl_core.training.weighting.options import Option
-from mtl_core.training.weighting.scipy_projector import ScipyProjector
+
+if TYPE_CHECKING:
+    from torchjd.aggregation import Aggregator
+
+
+def jd() -> ModuleType:
+    """torchjd's aggregators, imported when a run first makes one (about 0.35 s: a process that only lists the
+    methods, or trains with a loss weighting, never pays it)."""
+    return import_module("torchjd.aggregation")
+
+
+def scipy_projector(**options):
+    from mtl_core.training.weighting.scipy_projector import ScipyProjector  # imports torchjd too: see jd()
+    return ScipyProjector(**options)
 
 # UPGrad and DualProj: the dual-cone projection's two constants (ScipyProjector's defaults, torchjd's own).
 PROJECTOR_OPTIONS = (
@@ -30,8 +45,8 @@ class UPGrad(GradientCombination):
     description = "UPGrad (Quinton & Rey 2024): project each task gradient so no task's loss goes up, then average."
     options = PROJECTOR_OPTIONS
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.UPGrad(projector=ScipyProjector(**self.option_values))
+    def make_aggregator(self) -> Aggregator:
+        return jd().UPGrad(projector=scipy_projector(**self.option_values))
 
 
 class DualProj(GradientCombination):
@@ -39,16 +54,16 @@ class DualProj(GradientCombination):
     description = "DualProj: the mean gradient, projected so that it conflicts with no task."
     options = PROJECTOR_OPTIONS
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.DualProj(projector=ScipyProjector(**self.option_values))
+    def make_aggregator(self) -> Aggregator:
+        return jd().DualProj(projector=scipy_projector(**self.option_values))
 
 
 class PCGrad(GradientCombination):
     """PCGrad (Yu et al. 2020): remove from each gradient its component along conflicting ones, then sum."""
     description = "PCGrad (Yu et al. 2020): project away the conflicting part of each task gradient, then sum."
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.PCGrad()
+    def make_aggregator(self) -> Aggregator:
+        return jd().PCGrad()
 
 
 class MGDA(GradientCombination):
@@ -57,16 +72,16 @@ class MGDA(GradientCombination):
     options = (Option("epsilon", 0.001, "stop the min-norm search once its step size falls below this", above=0),
                Option("max_iters", 100, "at most this many iterations of the min-norm search", at_least=1))
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.MGDA(**self.option_values)
+    def make_aggregator(self) -> Aggregator:
+        return jd().MGDA(**self.option_values)
 
 
 class IMTLG(GradientCombination):
     """IMTL-G (Liu et al. 2021): weights making the update's projection equal on every task's direction."""
     description = "IMTL-G (Liu et al. 2021): an update with equal projection on every task's gradient direction."
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.IMTLG()
+    def make_aggregator(self) -> Aggregator:
+        return jd().IMTLG()
 
 
 class AlignedMTL(GradientCombination):
@@ -75,24 +90,24 @@ class AlignedMTL(GradientCombination):
     options = (Option("scale_mode", "min", "the eigenvalue the balanced gradients are scaled to: the smallest, "
                       "the median or the mean ('rmse', as in the original code)", choices=("min", "median", "rmse")),)
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.AlignedMTL(**self.option_values)
+    def make_aggregator(self) -> Aggregator:
+        return jd().AlignedMTL(**self.option_values)
 
 
 class GradDrop(GradientCombination):
     """GradDrop (Chen et al. 2020): per coordinate, keep the gradients of one sign, drawn by sign purity."""
     description = "GradDrop (Chen et al. 2020): per coordinate, drop the gradients of one sign at random."
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.GradDrop()
+    def make_aggregator(self) -> Aggregator:
+        return jd().GradDrop()
 
 
 class ConFIG(GradientCombination):
     """ConFIG (Liu et al. 2024): the direction with equal cosine to every unit task gradient."""
     description = "ConFIG (Liu et al. 2024): a conflict-free direction at equal angle to every task gradient."
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.ConFIG()
+    def make_aggregator(self) -> Aggregator:
+        return jd().ConFIG()
 
 
 class GradVac(GradientCombination):
@@ -101,8 +116,8 @@ class GradVac(GradientCombination):
     options = (Option("beta", 0.5, "how fast the cosine targets follow the measured cosines (EMA rate)",
                       at_least=0, at_most=1),)
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.GradVac(**self.option_values)
+    def make_aggregator(self) -> Aggregator:
+        return jd().GradVac(**self.option_values)
 
 
 class FairGrad(GradientCombination):
@@ -111,8 +126,8 @@ class FairGrad(GradientCombination):
     options = (Option("alpha", 1.0, "the kind of fairness: 1 proportional, larger values nearer max-min fair",
                       above=0),)
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.FairGrad(**self.option_values)
+    def make_aggregator(self) -> Aggregator:
+        return jd().FairGrad(**self.option_values)
 
 
 class ExcessMTL(GradientCombination):
@@ -127,8 +142,8 @@ class ExcessMTL(GradientCombination):
                Option("n_warmup_steps", 0, "steps with equal weights that set the baseline excess risks (0: the "
                       "first step's)", at_least=0))
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.ExcessMTL(**self.option_values)
+    def make_aggregator(self) -> Aggregator:
+        return jd().ExcessMTL(**self.option_values)
 
 
 class PCD(GradientCombination):
@@ -154,29 +169,29 @@ class PCD(GradientCombination):
     def combines(self, present: list[str]) -> bool:
         return super().combines(present) and present[0] in self.primary
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.PCD(**self.option_values)
+    def make_aggregator(self) -> Aggregator:
+        return jd().PCD(**self.option_values)
 
 
 class Mean(GradientCombination):
     """Mean of the task gradients on the shared encoder (heads still get their own full gradient)."""
     description = "Mean of the task gradients on the shared encoder."
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.Mean()
+    def make_aggregator(self) -> Aggregator:
+        return jd().Mean()
 
 
 class Sum(GradientCombination):
     """Sum of the task gradients: the same update as ``equal``, through this adapter (a check of it)."""
     description = "Sum of the task gradients (the same update as 'equal', via torchjd)."
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.Sum()
+    def make_aggregator(self) -> Aggregator:
+        return jd().Sum()
 
 
 class Random(GradientCombination):
     """Random loss weighting, RLW (Lin et al. 2022): fresh softmax-of-normal weights every step."""
     description = "Random weighting, RLW (Lin et al. 2022): new random task weights every step (a baseline)."
 
-    def make_aggregator(self) -> jd.Aggregator:
-        return jd.Random()
+    def make_aggregator(self) -> Aggregator:
+        return jd().Random()
