@@ -37,6 +37,6 @@ def more_seeds_ui(results: StudyResults, seeds: int) -> None:
             except MTLLabError as exc:
                 st.error(page_message(exc))
                 return
-            st.success(f"Queued seeds {added[0]}-{added[-1]} ({cost}). Follow them on Train; this page shows the "
+            st.success(f"Queued seeds {added[0]}-{added[-1]}: {cost}. Follow them on Train; this page shows the "
                        "study over all its seeds when they have finished.")
             st.page_link("pages/3_Train.py", label="Go to Train", icon=":material/play_circle:")
