@@ -45,3 +45,18 @@ def test_pages_live_in_pages_and_the_app_names_each():
     pages = sorted(p.name for p in (REPO / "pages").glob("*.py"))
     assert pages and all(f'"pages/{name}"' in app for name in pages)
     assert not (REPO / "views").exists()
+
+
+def test_starting_a_study_imports_no_package_only_some_runs_need():
+    """torchjd (gradient combination, ~0.35 s) and wordfreq (the word_freq auxiliary task, ~0.2 s) are imported
+    by the run that uses them, not by every CLI, worker and page start; a gradient-combination method still
+    makes its aggregator."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from mtl_core.cli.options import build_parser; import mtl_core.studies.dispatch; "
+            "build_parser(); print(sorted(m for m in ('torchjd', 'wordfreq') if m in sys.modules)); "
+            "from mtl_core.training.weighting import REGISTRY; "
+            "w = REGISTRY['upgrad'](tasks=['a', 'b'], shared=[]); print(type(w.aggregator(['a', 'b'])).__name__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "UPGrad"]
