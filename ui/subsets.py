@@ -105,7 +105,8 @@ def estimate_reading(row: dict) -> str:
     said += f" vs a noise ceiling of {ceiling:+.2f}{_ci(c_low, c_high)}"
     if ceiling < WEAK_CEILING:
         return (f"The {name}: {said}. The measured gains barely repeat between halves of the seeds, so the "
-                "differences between subsets are mostly noise here and no estimate can be judged; more seeds help.")
+                "differences between subsets are mostly noise here and no estimate can be judged; more seeds help "
+                "(\"Add seeds\" at the top of this page).")
     top = high if high is not None else rho
     floor = c_low if c_low is not None else ceiling
     if top < floor and rho < ceiling - NEAR_CEILING:
