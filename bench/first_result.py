@@ -117,8 +117,13 @@ def studies(presets: list[str], data_dir: str | None, extra: list[str], rounds: 
                 colds.append(timed_study(preset, Path(home), data_dir, extra))
                 warms.append(timed_study(preset, Path(home), data_dir, extra))
             print(f"  {preset} round {r + 1}/{rounds}: cold {colds[-1]['seconds']:.1f} s ({colds[-1]['cpu']:.1f} CPU s), "
-                  f"warm {warms[-1]['seconds']:.1f} s ({warms[-1]['cpu']:.1f} CPU s)", flush=True)
+                  f"warm {warms[-1]['seconds']:.1f} s ({warms[-1]['cpu']:.1f} CPU s), warm/cold "
+                  f"{warms[-1]['seconds'] / colds[-1]['seconds']:.2f}", flush=True)
         rows.append((preset, median_study(colds), median_study(warms)))
+        if rounds > 1:  # each round's pair ran back to back: its ratio is steadier than the ratio of medians
+            ratios = [w["seconds"] / c["seconds"] for c, w in zip(colds, warms)]
+            print(f"  {preset}: warm/cold per round, median {statistics.median(ratios):.2f} "
+                  f"(min {min(ratios):.2f}, max {max(ratios):.2f})", flush=True)
     return rows
 
 
