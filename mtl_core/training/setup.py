@@ -81,12 +81,20 @@ def missing_word_masker(specs: dict[str, TaskSpec], itos: list[str] | None, rate
     return name, MissingWord.from_spec(specs[name], itos, rate=rate)
 
 
+FUSED_DEVICES = ("cpu", "cuda")  # where torch has a fused AdamW kernel
+
+
 def make_optimizer(model: nn.Module, weighting: Weighting, config: RunConfig) -> torch.optim.Optimizer:
-    """AdamW over the model's parameter groups, plus the weighting method's own learned values (no decay)."""
+    """AdamW over the model's parameter groups, plus the weighting method's own learned values (no decay).
+
+    Fused (one kernel updates every parameter) where every parameter lives on a device that has it: the same
+    update as the per-tensor loop up to float rounding, and on this CPU a third of its time (an ABSA model's 58
+    tensors: 0.9 ms per step instead of 2.9, clipping included; bench/throughput.py)."""
     groups = parameter_groups(model, config)
     if list(weighting.parameters()):
         groups.append({"params": list(weighting.parameters()), "lr": config.lr, "weight_decay": 0.0})
-    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
+    fused = all(p.device.type in FUSED_DEVICES and p.is_floating_point() for g in groups for p in g["params"])
+    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, fused=fused or None)
 
 
 def training_data(data: EncodedData, specs: dict[str, TaskSpec], split: Split, config: RunConfig,
