@@ -62,3 +62,26 @@ def test_model_selection_keeps_the_first_of_equal_scores():
         best.keep_if_better(epoch, Validation(scores={"a": {"accuracy": score}}, losses={}, score=score),
                             Model(epoch))
     assert (best.epoch, best.score, best.state, best.val_scores) == (2, 0.7, {"w": 2}, {"a": {"accuracy": 0.7}})
+
+
+def test_the_optimizer_is_fused_on_the_cpu_and_steps_as_the_per_tensor_adamw_does():
+    import torch
+
+    config = RunConfig(emb_dim=8, hidden=8, epochs=1, max_len=20, use_vectors=False, weighting="uncertainty")
+    p = prepare(StudySpec(name="t", source=SOURCE, config=config.to_dict()), config)
+    run = set_up_run(p.data, p.specs, p.split, config, seed=0, vocab_size=len(p.vocab))
+    assert run.optimizer.defaults["fused"] is True  # every parameter, the weighting's too, is on the CPU
+
+    def stepped(**kind) -> list[torch.Tensor]:
+        params = [t.detach().clone().requires_grad_() for g in run.optimizer.param_groups for t in g["params"]]
+        optimizer = torch.optim.AdamW(params, lr=0.01, weight_decay=0.1, **kind)
+        for step in range(3):
+            for k, t in enumerate(params):
+                t.grad = torch.linspace(-1, 1, t.numel()).reshape(t.shape) * (step + 1) / (k + 1)
+            optimizer.step()
+        return params
+
+    fused, loop = stepped(fused=True), stepped(foreach=False)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(fused, loop))
+    moved = [t.detach() for g in run.optimizer.param_groups for t in g["params"]]
+    assert any(not torch.allclose(a, b) for a, b in zip(fused, moved))  # the steps did change the weights
