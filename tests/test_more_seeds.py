@@ -108,3 +108,14 @@ def test_the_compare_page_queues_more_seeds_of_the_study_it_shows(monkeypatch):
     assert "Queued seeds 1-3" in at.success[0].value
     assert store.study(study_id)["status"] == Status.QUEUED
     assert sorted({r["seed"] for r in store.runs(study_id)}) == [0, 1, 2, 3]
+
+
+def test_cli_submit_queues_more_seeds_and_says_how_long_they_take(monkeypatch, capsys):
+    monkeypatch.setenv("MTL_LAB_AUTOSTART_WORKER", "0")
+    store = Store()
+    study_id = tiny_study(store, ["base"], seeds=1, epochs=1)
+    assert cli.main(["submit", "--more-seeds", study_id, "--seeds", "2"]) == 0
+    out = capsys.readouterr()
+    assert out.out.strip() == study_id
+    assert f"queued seeds 1-2 of study {study_id}; about " in out.err and "min here (one seed took" in out.err
+    assert store.study(study_id)["status"] == Status.QUEUED and len(store.runs(study_id)) == 3

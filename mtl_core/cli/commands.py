@@ -90,15 +90,17 @@ def more_seeds(args) -> int:
     then its outputs over all its seeds."""
     from mtl_core.store import Store
     from mtl_core.studies.dispatch import execute
-    from mtl_core.studies.more_seeds import add_seeds
+    from mtl_core.studies.more_seeds import add_seeds, seconds_per_seed
     from mtl_core.studies.submit import more_seeds as queue_more_seeds
 
     n = MORE_SEEDS_DEFAULT if args.seeds is None else args.seeds
     store = Store()
     if args.command == "submit":
+        per_seed = seconds_per_seed(store.runs(args.more_seeds))  # before: the new runs have no times yet
         seeds = queue_more_seeds(args.more_seeds, n, store, start_worker=args.start_worker)
         print(args.more_seeds)
-        print(f"queued seeds {seeds[0]}-{seeds[-1]} of study {args.more_seeds}", file=sys.stderr)
+        took = f"; about {n * per_seed / 60:.1f} min here (one seed took {per_seed / 60:.1f})" if per_seed else ""
+        print(f"queued seeds {seeds[0]}-{seeds[-1]} of study {args.more_seeds}{took}", file=sys.stderr)
         return 0
     seeds = add_seeds(args.more_seeds, n, store, backend="inline")
     print(f"study {args.more_seeds}: training seeds {seeds[0]}-{seeds[-1]} (its earlier runs are kept)")
