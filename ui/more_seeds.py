@@ -7,7 +7,7 @@ import streamlit as st
 from mtl_core.errors import MTLLabError
 from mtl_core.results.study_results import StudyResults
 from mtl_core.status import SETTLED
-from mtl_core.studies.more_seeds import MAX_ADDED_SEEDS, seconds_per_seed
+from mtl_core.studies.more_seeds import MAX_ADDED_SEEDS, new_seed_runs, seconds_per_seed
 from mtl_core.studies.submit import more_seeds
 from ui.common import get_store
 from ui.messages import page_message
@@ -25,8 +25,7 @@ def more_seeds_ui(results: StudyResults, seeds: int) -> None:
                     "kept. More seeds narrow the intervals, so a difference the study cannot tell yet may get a "
                     "verdict (or stay \"no clear difference\", which is an answer too).")
         n = st.number_input("Seeds to add", 1, MAX_ADDED_SEEDS, 3 if seeds < 3 else 2, key="compare_more_seeds_n")
-        per_seed_runs = len([r for r in runs if r["seed"] == runs[0]["seed"]])
-        cost = f"{int(n) * per_seed_runs} runs"
+        cost = f"{len(new_seed_runs(runs, int(n)))} runs"
         if per_seed is not None:
             cost += (f", about {int(n) * per_seed / 60:.1f} min on this machine (one seed of this study took "
                      f"{per_seed / 60:.1f} min)")

@@ -10,11 +10,9 @@ MAX_BIN = 7  # Zipf 7+ is a handful of words ('the', 'de'); unknown words score 
 LABELS = [str(b) for b in range(MAX_BIN + 1)]
 
 
-def zipf_bin(word: str, language: str) -> str:
+def zipf_bin(zipf: float) -> str:
     """floor(Zipf frequency) clipped to 0..MAX_BIN, as a label."""
-    import wordfreq  # 0.2 s on first use: only studies with this auxiliary task pay it
-
-    return str(min(MAX_BIN, math.floor(wordfreq.zipf_frequency(word, language))))
+    return str(min(MAX_BIN, math.floor(zipf)))
 
 
 class WordFreq(AuxiliaryTask):
@@ -24,7 +22,7 @@ class WordFreq(AuxiliaryTask):
                    "log10 of uses per billion words) rounded down to bins 0-7: a discretised regression.")
 
     def build(self, data: AuxiliaryData) -> tuple[TaskSpec, list]:
-        import wordfreq
+        import wordfreq  # 0.2 s on first use: only studies with this auxiliary task pay it
 
         try:
             wordfreq.zipf_frequency("a", data.language)
@@ -32,4 +30,5 @@ class WordFreq(AuxiliaryTask):
             raise ValueError(f"The 'word_freq' auxiliary task needs a language wordfreq knows, one of "
                              f"{sorted(wordfreq.available_languages())}. Got {data.language!r} instead.") from None
         # wordfreq caches its look-ups, so repeated words cost a dict hit
-        return self.spec(LABELS), [[zipf_bin(t, data.language) for t in toks] for toks in data.tokens]
+        return self.spec(LABELS), [[zipf_bin(wordfreq.zipf_frequency(t, data.language)) for t in toks]
+                                   for toks in data.tokens]

@@ -193,6 +193,8 @@ def subsets_budget(budget: int | None, plan: str | None, tasks: list[str]) -> in
 PARENT_OPTIONS = ("format", "text_column", "label_columns", "test", "tasks", "plan", "groups", "budget", "epochs",
                   "sharing", "cascade_order", "backbone", "tune_pretrained", "weighting", "sampling", "aux",
                   "data_dir", "set", "weighting_option")
+
+
 def check_parent_options(args) -> None:
     """--max-groups only with --verify; with --verify or --more-seeds, none of the options the earlier study
     already fixes (with --more-seeds not its name, executor or --max-groups either)."""

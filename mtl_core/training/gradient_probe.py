@@ -1,9 +1,10 @@
 """Gradient interference during training: do two tasks pull the shared encoder the same way?
 
 Every ``RunConfig.grad_every`` optimizer steps, a :class:`GradientProbe` takes ``probe_rows(k)`` random
-training rows per task (PROBE_ROWS with two tasks, fewer per task with more) (their union is one batch, so every task is present), runs ONE forward pass of
-the shared encoder, and takes each task's gradient of its own loss with respect to the *shared*
-parameters only (embedding + backbone, never the heads) with ``torch.autograd.grad(retain_graph=True)``.
+training rows per task (PROBE_ROWS with two tasks, fewer per task with more; their union is one batch, so every
+task is present), runs ONE forward pass of the shared encoder, and takes each task's gradient of its own loss
+with respect to the *shared* parameters only (embedding + backbone, never the heads) with
+``torch.autograd.grad(retain_graph=True)``.
 Absent labels are masked, so a task's loss (and gradient) comes only from the rows that hold its label.
 
 Why k backward passes (``retain_graph``) and not one batched backward: measured on the CPU (5 tasks, 640 rows,
@@ -51,6 +52,8 @@ def probe_rows(n_tasks: int) -> int:
     about 2 x PROBE_ROWS rows (a 10-task run: 25 per task, not 1,280 rows in all; each probe backpropagates once
     per task through that batch, so rows per task x tasks is what a measurement costs)."""
     return max(MIN_PROBE_ROWS, PROBE_ROWS * 2 // max(n_tasks, 2))
+
+
 SEP = "|"  # pair label "A|B"
 
 

@@ -26,8 +26,11 @@ def jd() -> ModuleType:
 
 
 def scipy_projector(**options):
-    from mtl_core.training.weighting.scipy_projector import ScipyProjector  # imports torchjd too: see jd()
+    """UPGrad's and DualProj's dual-cone projector (its module imports torchjd too: see ``jd``)."""
+    from mtl_core.training.weighting.scipy_projector import ScipyProjector
+
     return ScipyProjector(**options)
+
 
 # UPGrad and DualProj: the dual-cone projection's two constants (ScipyProjector's defaults, torchjd's own).
 PROJECTOR_OPTIONS = (
