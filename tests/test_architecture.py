@@ -50,12 +50,14 @@ def test_pages_live_in_pages_and_the_app_names_each():
 def test_starting_a_study_imports_no_package_only_some_runs_need():
     """torchjd (gradient combination, ~0.35 s) and wordfreq (the word_freq auxiliary task, ~0.2 s) are imported
     by the run that uses them, not by every CLI, worker and page start; a gradient-combination method still
-    makes its aggregator."""
+    makes its aggregator. Neither is scikit-learn or scipy (~1 s) by what a study on data split and baselined
+    before runs: scoring, the results tables, the statistics."""
     import subprocess
     import sys
 
     code = ("import sys; from mtl_core.cli.options import build_parser; import mtl_core.studies.dispatch; "
-            "build_parser(); print(sorted(m for m in ('torchjd', 'wordfreq') if m in sys.modules)); "
+            "import mtl_core.report.tables, mtl_core.training.baseline_cache, mtl_core.results.stats; build_parser(); "
+            "print(sorted(m for m in ('torchjd', 'wordfreq', 'sklearn', 'scipy') if m in sys.modules)); "
             "from mtl_core.training.weighting import REGISTRY; "
             "w = REGISTRY['upgrad'](tasks=['a', 'b'], shared=[]); print(type(w.aggregator(['a', 'b'])).__name__)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout

@@ -11,7 +11,7 @@ from mtl_core.errors import ConfigError
 from mtl_core.results.stats import mean_ci, paired_delta
 from mtl_core.training.config import RunConfig
 from mtl_core.training.losses import masked_cross_entropy
-from mtl_core.training.metrics import span_f1, spans
+from mtl_core.training.metrics import applies_scores, macro_f1, span_f1, spans
 
 
 def test_masked_loss_ignores_absent_labels():
@@ -62,6 +62,22 @@ def test_spans_and_span_f1():
     assert spans(["B-PER", "I-PER", "O", "B-LOC"]) == {(0, 2, "PER"), (3, 4, "LOC")}
     assert span_f1([["B-PER", "I-PER", "O"]], [["B-PER", "I-PER", "O"]]) == 1.0
     assert span_f1([["B-PER", "I-PER", "O"]], [["B-PER", "O", "O"]]) == 0.0  # boundary wrong = miss
+
+
+def test_f1s_agree_with_scikit_learn():
+    from random import Random
+
+    from sklearn.metrics import f1_score
+    rng = Random(0)
+    for labels in (["a", "b"], ["a", "b", "c", "d"], ["x"]):
+        for n in (1, 5, 40):
+            gold = [rng.choice(labels) for _ in range(n)]
+            pred = [rng.choice(labels + ["never in gold"]) for _ in range(n)]
+            assert macro_f1(gold, pred) == pytest.approx(f1_score(gold, pred, average="macro", zero_division=0))
+            flags = [g == "a" for g in gold], [p == "a" for p in pred]
+            assert applies_scores(*flags)["applies_f1"] == pytest.approx(f1_score(*flags, zero_division=0))
+    assert macro_f1(["a", "b", "b"], ["a", "a", "b"]) == pytest.approx((2 / 3 + 2 / 3) / 2)
+    assert applies_scores([False, False], [False, False])["applies_f1"] == 0.0
 
 
 def test_mean_ci_and_paired_delta():

@@ -1,13 +1,13 @@
 """Work done once per dataset, kept on disk (mtl_core.disk_cache): the TF-IDF + LR baseline's scores per task and
-split, and the spaCy tokens of a dataset. A second study on the same data reads them, anything that changes the
+split, a dataset's split, and the spaCy tokens of a dataset. A second study on the same data reads them, anything that changes the
 result misses, and a damaged file is computed again."""
 from __future__ import annotations
 
 import pytest
 
 from mtl_core.data.corpus import make_corpus
-from mtl_core.data.splits import make_split
-from mtl_core.data import tokenize
+from mtl_core.data import splits, tokenize
+from mtl_core.data.splits import compute_split, make_split
 from mtl_core.training import baseline_cache
 from mtl_core.training.baseline_cache import cached_tfidf_lr_baseline
 from mtl_core.training.baselines import tfidf_lr_baseline
@@ -79,3 +79,21 @@ def test_a_second_tokenization_of_the_same_texts_reads_the_tokens_without_spacy(
         tokenize.tokenize_texts(texts, lowercase=False)
     with pytest.raises(pytest.fail.Exception):
         tokenize.tokenize_texts(texts[:-1] + ["Another text."])
+
+
+def test_a_second_split_of_the_same_labels_is_read_from_disk_and_anything_it_depends_on_misses(monkeypatch):
+    data = corpus()
+    first = make_split(data, seed=0)
+    assert first == compute_split(data, seed=0)
+    (path,) = splits.CACHE.folder.glob("*.json")
+    renamed = make_corpus([t.upper() for t in data.texts], data.annotations, ["made up"])  # texts do not matter
+    monkeypatch.setattr(splits, "compute_split", lambda *a, **k: pytest.fail("split again"))
+    assert make_split(data, seed=0) == first and make_split(renamed, seed=0) == first
+    for other in (dict(seed=1), dict(test_size=0.3), dict(val_size=0.2), dict(test_rows=[0, 1, 2])):
+        with pytest.raises(pytest.fail.Exception):
+            make_split(data, **other)
+    with pytest.raises(pytest.fail.Exception):
+        make_split(corpus(flip=3), seed=0)
+    monkeypatch.undo()
+    path.write_text('{"train": [1, 2')  # cut short: computed again and rewritten
+    assert make_split(data, seed=0) == first and splits.Split.from_dict(splits.CACHE.get(path.stem)) == first

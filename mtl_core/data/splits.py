@@ -3,19 +3,26 @@
 One label column: stratified on it. Several label columns (ABSA aspects) or several tasks: iterative
 stratification (Sechidis et al. 2011, via ``iterative-stratification``) over the (task, label) indicators,
 so every aspect's label mix is kept in each part. Tagging-only corpora: a seeded shuffle.
+
+A split depends only on the labels (which rows have which, in order), the sizes, the seed and the splitting
+libraries' versions, so it is kept on disk (``<MTL_LAB_HOME>/splits``, ``disk_cache.JsonCache``): a later study on
+the same data reads it, without importing scikit-learn (about a second of its start).
 """
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import asdict, dataclass
+from importlib.metadata import version
 
 import numpy as np
-from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
-from sklearn.model_selection import train_test_split
 
 from mtl_core.data.corpus import Corpus
+from mtl_core.disk_cache import JsonCache, digest
 from mtl_core.tasks import CLASSIFICATION
+
+METHOD_VERSION = 1  # raise whenever make_split changes which rows it picks
+CACHE = JsonCache("splits", max_files=2000)
 
 
 @dataclass
@@ -59,6 +66,8 @@ def _split_rows(corpus: Corpus, rows: np.ndarray, fraction: float, seed: int) ->
     """Split ``rows`` into (rest, held_out) with ``fraction`` held out, stratified when possible."""
     if fraction <= 0:
         return rows, rows[:0], "none"
+    from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit
+    from sklearn.model_selection import train_test_split
     y, _ = _indicator_matrix(corpus, rows)
     per_row = y.sum(axis=1) if y.size else np.zeros(len(rows))
     if y.shape[1] == 0:
@@ -90,8 +99,36 @@ def _rows_of_untested_tasks(corpus: Corpus, test: np.ndarray, rest: np.ndarray) 
                      and all(corpus.annotations[t][i] is None for t in tested)], dtype=int)
 
 
+def split_key(corpus: Corpus, seed: int, test_size: float, val_size: float, test_rows: list[int] | None) -> str:
+    """What ``compute_split`` depends on, hashed: its arguments, the libraries' versions, the number of rows and
+    each task's kind, labels and column (a tagging column only by which rows have tags). Texts do not matter."""
+    key = digest("split", METHOD_VERSION, version("scikit-learn"), version("iterative-stratification"), seed,
+                 test_size, val_size, None if test_rows is None else sorted(test_rows), len(corpus))
+    for name, spec in corpus.tasks.items():
+        column = corpus.annotations[name]
+        values = column if spec.kind == CLASSIFICATION else [value is not None for value in column]
+        key.update(json.dumps([name, spec.kind, list(spec.labels), values]).encode())
+    return key.hexdigest()
+
+
 def make_split(corpus: Corpus, seed: int = 0, test_size: float = 0.2, val_size: float = 0.1,
                test_rows: list[int] | None = None) -> Split:
+    """``compute_split``'s split, read from disk when the same data was split the same way before, else computed
+    and kept."""
+    key = split_key(corpus, seed, test_size, val_size, test_rows)
+    kept = CACHE.get(key)
+    if kept is not None:
+        try:
+            return Split.from_dict(kept)
+        except TypeError:  # a file of another shape: compute it again
+            pass
+    split = compute_split(corpus, seed, test_size, val_size, test_rows)
+    CACHE.put(key, split.to_dict())
+    return split
+
+
+def compute_split(corpus: Corpus, seed: int = 0, test_size: float = 0.2, val_size: float = 0.1,
+                  test_rows: list[int] | None = None) -> Split:
     """Seeded split of the corpus. ``val_size`` is a fraction of the whole corpus.
 
     ``test_rows`` (e.g. the rows of an official test file given with ``--test``) replaces the test

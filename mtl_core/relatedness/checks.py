@@ -26,7 +26,6 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from mtl_core.errors import ConfigError
 from mtl_core.relatedness.surrogate import Measurement, fit_surrogate
@@ -117,6 +116,7 @@ def rank_correlation(x: list[float], y: list[float]) -> float | None:
     """Spearman's rho; None with fewer than MIN_SUBSETS points or a constant side."""
     if len(x) < MIN_SUBSETS or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
+    from scipy.stats import spearmanr  # scipy.stats (~0.7 s) only where a study is checked, not at every start
     return float(spearmanr(x, y)[0])
 
 

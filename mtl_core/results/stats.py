@@ -10,7 +10,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 MIN_SEEDS = 2  # fewer values than this give no interval
 
@@ -31,6 +30,7 @@ def mean_ci(values: list[float], confidence: float = 0.95) -> Estimate:
     mean = float(xs.mean())
     if xs.size < MIN_SEEDS:
         return Estimate(mean, None, None, int(xs.size))
+    from scipy import stats  # imported when an interval is made: a one-seed study's start does not pay for it
     half = float(stats.t.ppf(0.5 + confidence / 2, xs.size - 1) * xs.std(ddof=1) / math.sqrt(xs.size))
     return Estimate(mean, mean - half, mean + half, int(xs.size))
 

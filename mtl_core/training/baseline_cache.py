@@ -9,7 +9,7 @@ of them, so another split, another label or another text misses. Files: ``<MTL_L
 """
 from __future__ import annotations
 
-import sklearn
+from importlib.metadata import version
 
 from mtl_core.data.corpus import Corpus
 from mtl_core.data.splits import Split
@@ -23,7 +23,7 @@ CACHE = JsonCache("baselines", max_files=5000)  # a few hundred bytes each
 
 def baseline_key(corpus: Corpus, task: str, split: Split, seed: int) -> str:
     """What the TF-IDF + LR scores of ``task`` on ``split`` depend on, hashed."""
-    key = digest("tfidf-lr", METHOD_VERSION, sklearn.__version__, C_GRID, seed)
+    key = digest("tfidf-lr", METHOD_VERSION, version("scikit-learn"), C_GRID, seed)
     column = corpus.annotations[task]
     for part in (split.train, split.val, split.test):
         key.update(b"\x1d")

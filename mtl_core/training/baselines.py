@@ -1,14 +1,11 @@
 """Baselines every study shows: the majority class, and TF-IDF (word + char n-grams) + logistic regression.
 
 Both are fitted on the training rows, tuned (C) on the validation rows only, scored once on the test rows.
+scikit-learn is imported by the TF-IDF baseline when it runs (not when its scores are read from the cache).
 """
 from __future__ import annotations
 
 from collections import Counter
-
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_union
 
 from mtl_core.data.corpus import Corpus
 from mtl_core.data.splits import Split
@@ -37,6 +34,8 @@ def majority_baseline(corpus: Corpus, task: str, split: Split) -> dict[str, floa
 
 
 def _tfidf_features():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_union
     return make_union(
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=1, sublinear_tf=True, lowercase=True),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, lowercase=True),
@@ -53,6 +52,7 @@ def tfidf_lr_baseline(corpus: Corpus, task: str, split: Split, seed: int = 0) ->
     y_train = [column[i] for i in train]
     if len(set(y_train)) < 2 or not test:
         return None
+    from sklearn.linear_model import LogisticRegression
     x = corpus.texts
     features = _tfidf_features().fit([x[i] for i in train])
     x_train, x_val, x_test = (features.transform([x[i] for i in rows]) for rows in (train, val, test))
