@@ -1,6 +1,6 @@
 """Work done once per dataset, kept on disk (mtl_core.disk_cache): the TF-IDF + LR baseline's scores per task and
-split, a dataset's split, and the spaCy tokens of a dataset. A second study on the same data reads them, anything that changes the
-result misses, and a damaged file is computed again."""
+split, a dataset's split, and the spaCy tokens of a dataset. A second study on the same data reads them, anything
+that changes the result misses, and a damaged file is computed again."""
 from __future__ import annotations
 
 import pytest
