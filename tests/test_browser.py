@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,6 +26,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def scroll_to(locator, tries: int = 5) -> None:
+    """Scroll ``locator`` into view, again if a Streamlit rerun replaced the element meanwhile (it detaches)."""
+    for attempt in range(tries):
+        try:
+            locator.scroll_into_view_if_needed(timeout=15_000)
+            return
+        except PlaywrightError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.5)
 
 
 @contextmanager
@@ -206,7 +219,7 @@ def test_manage_diff_report_and_delete_a_study_in_a_real_browser(tmp_path):
 
             page.get_by_text("What differs between two studies").wait_for(timeout=30_000)
             diff = page.locator('[data-testid="stDataFrame"]').last
-            diff.scroll_into_view_if_needed()
+            scroll_to(diff)
             expect(diff).to_contain_text("tasks", timeout=30_000)  # the grid's cells, as the browser shows them
             expect(diff).to_contain_text("epochs", timeout=30_000)
 

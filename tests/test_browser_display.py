@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from display_studies import five_task_pairs_study, slow_study_spec
 from playwright.sync_api import sync_playwright
-from test_browser import CHROMIUM, FLAGS, REPO, serve
+from test_browser import CHROMIUM, FLAGS, REPO, scroll_to, serve
 
 from mtl_core.status import Status
 from mtl_core.store import Store
@@ -74,7 +74,7 @@ def check_first_chart(page) -> dict:
     """The comparison chart: its legend outside the plot area, its tick labels inside the figure, its axis text
     readable (4.5:1 on the chart's background). Returns what was measured."""
     chart = page.locator(".js-plotly-plot").first
-    chart.scroll_into_view_if_needed()
+    scroll_to(chart)
     plot = chart.locator(".nsewdrag").first.bounding_box()
     legend = chart.locator(".legend").first.bounding_box()
     figure = chart.locator(".main-svg").first.bounding_box()
