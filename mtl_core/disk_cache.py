@@ -1,10 +1,11 @@
 """Small results kept on disk under MTL Lab's home, one JSON file per key, shared by every process and study.
 
 Used for work whose result depends only on its inputs (``JsonCache``'s users say what goes into their key): the
-TF-IDF + LR baseline of a task and split, the spaCy tokens of a dataset. A value is written under a temporary name
-and renamed into place (a crashed writer leaves no half file); a file that does not parse is ignored (its value is
-computed and written again); past ``max_files`` files, those used longest ago are deleted (a read refreshes a
-file's time). A disk that is full or read-only only loses the cache, never the caller's work.
+TF-IDF + LR baseline of a task and split, the spaCy tokens of a dataset, a dataset's seeded split. A value is
+written under a temporary name and renamed into place (a crashed writer leaves no half file); a file that does not
+parse is ignored (its value is computed and written again); past ``max_files`` files, those used longest ago are
+deleted (a read refreshes a file's time). A disk that is full or read-only only loses the cache, never the
+caller's work.
 """
 from __future__ import annotations
 
