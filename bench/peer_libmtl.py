@@ -11,7 +11,7 @@ The same on both sides
     Model class and initial weights (``build_model`` after ``torch.manual_seed(seed)``); the batches (our
     length-bucketed ``epoch_plan`` replayed from the seed: same rows, order, padding); the loss (mean token
     cross-entropy, padding ignored); AdamW (lr, weight decay; fused where the device has it, as ours:
-    ``training.setup.FUSED_DEVICES``); clipping at ``clip`` on the model's parameters;
+    ``training.setup.fused_adamw``); clipping at ``clip`` on the model's parameters;
     the epochs (no early stopping); selection (best validation epoch) and scoring, by our code.
 
 Why LibMTL's Trainer is not used
@@ -68,7 +68,7 @@ from mtl_core.studies.prepare import PreparedStudy, prepare  # noqa: E402
 from mtl_core.studies.spec import StudySpec  # noqa: E402
 from mtl_core.training.config import RunConfig  # noqa: E402
 from mtl_core.training.sampling import batch_targets, epoch_plan, owner_rows  # noqa: E402
-from mtl_core.training.setup import FUSED_DEVICES  # noqa: E402
+from mtl_core.training.setup import fused_adamw  # noqa: E402
 from mtl_core.training.trainer import train_run  # noqa: E402
 from mtl_core.training.validation import (  # noqa: E402
     predict_rows,
@@ -224,9 +224,8 @@ def run_peer(w: Workload, lib: types.SimpleNamespace, method: str, seed: int,
     rng = np.random.default_rng(seed)                     # the batch plan, drawn as train_run draws it
     net = peer_model(lib, method, w)
     losses = {t: token_loss(lib)() for t in w.tasks}
-    fused = all(p.device.type in FUSED_DEVICES for p in net.parameters()) or None  # the same kernel as ours
     optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                  fused=fused)  # one group, as LibMTL
+                                  fused=fused_adamw(net.parameters()))  # one group, as LibMTL; our kernel
     clipped = list(net.encoder.parameters()) + list(net.decoders.parameters())
     weight_args = METHODS[method][1]
     owned = owner_rows(p.data.targets, p.split.train, w.tasks)

@@ -84,6 +84,12 @@ def missing_word_masker(specs: dict[str, TaskSpec], itos: list[str] | None, rate
 FUSED_DEVICES = ("cpu", "cuda")  # where torch has a fused AdamW kernel
 
 
+def fused_adamw(params) -> bool | None:
+    """AdamW's ``fused`` argument for ``params``: True where every one is a float tensor on a device with the fused
+    kernel, else None (torch's own choice)."""
+    return all(p.device.type in FUSED_DEVICES and p.is_floating_point() for p in params) or None
+
+
 def make_optimizer(model: nn.Module, weighting: Weighting, config: RunConfig) -> torch.optim.Optimizer:
     """AdamW over the model's parameter groups, plus the weighting method's own learned values (no decay).
 
@@ -93,8 +99,8 @@ def make_optimizer(model: nn.Module, weighting: Weighting, config: RunConfig) ->
     groups = parameter_groups(model, config)
     if list(weighting.parameters()):
         groups.append({"params": list(weighting.parameters()), "lr": config.lr, "weight_decay": 0.0})
-    fused = all(p.device.type in FUSED_DEVICES and p.is_floating_point() for g in groups for p in g["params"])
-    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, fused=fused or None)
+    fused = fused_adamw(p for g in groups for p in g["params"])
+    return torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
 
 
 def training_data(data: EncodedData, specs: dict[str, TaskSpec], split: Split, config: RunConfig,
