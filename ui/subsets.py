@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from mtl_core.errors import MTLLabError
-from mtl_core.relatedness.subsets import coverage, default_budget, possible_subsets, sample_subsets, size_band
+from mtl_core.relatedness.subsets import coverage, default_budget, possible_subsets, sample_subsets
 from mtl_core.results.study_results import StudyResults
 from mtl_core.charts.subsets import ESTIMATE_NAMES, heldout_scatter, relevance_heatmap, verification_chart
 from ui.charts import show_chart
@@ -25,10 +25,12 @@ NEAR_CEILING = 0.1       # a Spearman this close below the ceiling (or above it)
 WEAK_CEILING = 0.2       # a noise ceiling below this: the measured gains barely repeat, nothing can be judged
 
 PLAN_TEXT = (
-    "**subsets**: besides each task alone and all together, train a balanced random sample of task subsets (every "
-    "task and every pair appears in several). A small linear model per task — the *surrogate* — then learns from "
-    "them how much each partner raises or lowers that task's score, predicts the best grouping, and is checked "
-    "on subsets it was not fitted on. With many tasks it needs far fewer runs than trying every pair or group.")
+    "**subsets**: besides each task alone and all together, train a balanced random sample of task subsets of "
+    "about half the tasks (every partner of a task is in about half of that task's subsets, which tells most "
+    "about it; every task and every pair appears in several). A small linear model per task — the *surrogate* — "
+    "then learns from them how much each partner raises or lowers that task's score, predicts the best grouping, "
+    "and is checked on subsets it was not fitted on. With many tasks it needs far fewer runs than trying every "
+    "pair or group.")
 
 SURROGATE_HELP = (
     "**What the surrogate is.** For each task, a straight-line model: *score in a subset = score alone + the "
@@ -62,8 +64,9 @@ def budget_ui(tasks: list[str], key: str) -> int:
     budget = st.slider("Budget: task subsets to train (per seed)", n, top, min(default_budget(n), top),
                        key=f"{key}_budget_{n}", help="More subsets: narrower CIs on each partner's weight and a "
                        "better-checked surrogate, at the cost of more runs.") if top > n else top
-    c = coverage(sample_subsets(tasks, budget), tasks)
-    sizes = size_band(n, budget)
+    design = sample_subsets(tasks, budget)
+    c = coverage(design, tasks)
+    sizes = sorted({len(s) for s in design})
     size = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
     text = (f"{budget} subsets of {size} tasks" + (f" (all there are with {n} tasks)" if budget == possible_subsets(n)
                                                   else "")

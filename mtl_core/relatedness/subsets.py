@@ -3,13 +3,18 @@ tasks appears in several subsets (what a surrogate needs to tell partners apart)
 
 Method (a greedy balanced design, seeded):
 1. Sizes: subsets have between 2 and k - 1 tasks (one task is its single run, all k the 'all' run; both are
-   trained anyway). Sizes come from the narrowest band around k/2 that holds ``budget`` distinct subsets: a
-   subset of about half the tasks tells the most about each partner (Li, Nguyen & Zhang 2023 sample at
-   random; a half-size subset has the largest variance of "is partner p in it").
-2. Choice: ``budget`` times, among candidate subsets not yet chosen (every one in the band when the band holds
-   at most ENUMERATE_LIMIT of them, else CANDIDATES random ones), take the one whose tasks and pairs have
-   appeared least so far (mean appearances of its tasks + mean appearances of its pairs), ties broken at
-   random. The result is as close to a balanced incomplete block design as the budget allows.
+   trained anyway). The surrogate of a target task t learns what partner p adds from the subsets containing t,
+   so it learns most where "is p in it" varies most among them: where p is in half of t's subsets, i.e. in
+   subsets of (k + 1) / 2 tasks (t and half of the other k - 1). Li, Nguyen & Zhang (2023) sample subsets at
+   random; this design takes the most informative sizes first. Sizes are grouped in rings by their distance
+   from (k + 1) / 2 (for 5 tasks: {3}, then {2, 4}; for 10: {5, 6}, then {4, 7}, ...); whole rings are taken,
+   nearest first, while the budget holds them, and the rest of the budget is chosen from the next ring.
+2. Choice within that ring: ``budget`` - (subsets taken so far) times, among candidate subsets not yet chosen
+   (every one in the ring when it holds at most ENUMERATE_LIMIT of them, else CANDIDATES random ones), take the
+   one whose tasks and pairs have appeared least so far (mean appearances of its tasks + mean appearances of its
+   pairs, the whole rings taken counted), ties broken at random. The result is as close to a balanced
+   incomplete block design as the budget allows (for 5 tasks and 10 subsets: all 10 triples, each task in 6,
+   each pair in 3, each partner of a task in half of that task's subsets).
 """
 from __future__ import annotations
 
@@ -55,19 +60,15 @@ def check_budget(n_tasks: int, budget) -> int:
     return int(budget)
 
 
-def size_band(n_tasks: int, budget: int) -> list[int]:
-    """The narrowest range of subset sizes around k/2 (within 2 .. k - 1) holding at least ``budget`` subsets."""
-    lo = hi = max(2, min(n_tasks - 1, round(n_tasks / 2)))
-    while sum(comb(n_tasks, s) for s in range(lo, hi + 1)) < budget:
-        if hi < n_tasks - 1 and (hi - n_tasks / 2 <= n_tasks / 2 - lo or lo <= 2):
-            hi += 1
-        else:
-            lo -= 1
-    return list(range(lo, hi + 1))
+def size_rings(n_tasks: int) -> list[list[int]]:
+    """The sizes 2 .. k - 1 grouped by their distance from (k + 1) / 2, nearest first (see the module docstring)."""
+    centre = (n_tasks + 1) / 2
+    sizes = range(2, n_tasks)
+    return [[s for s in sizes if abs(s - centre) == d] for d in sorted({abs(s - centre) for s in sizes})]
 
 
 def _candidates(n: int, sizes: list[int], chosen: set[tuple[int, ...]], rng: np.random.Generator) -> list[tuple]:
-    """Subsets (sorted index tuples) not chosen yet: every one in the band if it is small, else random ones."""
+    """Subsets (sorted index tuples) of ``sizes`` not chosen yet: every one if they are few, else random ones."""
     if sum(comb(n, s) for s in sizes) <= ENUMERATE_LIMIT:
         found = [c for s in sizes for c in combinations(range(n), s) if c not in chosen]
         return [found[i] for i in rng.permutation(len(found))]
@@ -89,25 +90,34 @@ def _least_covered(options: list[tuple], task_count: np.ndarray, pair_count: np.
 
 
 def sample_subsets(tasks: list[str], budget: int, seed: int = 0) -> list[list[str]]:
-    """``budget`` distinct subsets of 2 .. k - 1 of ``tasks``, each in the order of ``tasks``, balanced so every
-    task and every pair appears about equally often (see the module docstring). The same for the same seed."""
+    """``budget`` distinct subsets of 2 .. k - 1 of ``tasks``, each in the order of ``tasks``, of the most
+    informative sizes first and balanced so every task and every pair appears about equally often (see the module
+    docstring). The same for the same seed."""
     tasks = list(dict.fromkeys(tasks))
     budget = check_budget(len(tasks), budget)
-    n, sizes = len(tasks), size_band(len(tasks), budget)
+    n = len(tasks)
     rng = np.random.default_rng(seed)
     task_count = np.zeros(n)
     pair_count = np.zeros((n, n))   # symmetric, zero diagonal
     chosen: list[tuple[int, ...]] = []
-    while len(chosen) < budget:
-        options = _candidates(n, sizes, set(chosen), rng)
-        if not options:  # random candidates all taken already (a nearly full band): draw again
-            continue
-        best = _least_covered(options, task_count, pair_count)
-        chosen.append(best)
-        task_count[list(best)] += 1
-        for a, b in combinations(best, 2):
+
+    def take(subset: tuple[int, ...]) -> None:
+        chosen.append(subset)
+        task_count[list(subset)] += 1
+        for a, b in combinations(subset, 2):
             pair_count[a, b] += 1
             pair_count[b, a] += 1
+
+    for ring in size_rings(n):
+        if sum(comb(n, s) for s in ring) <= budget - len(chosen):   # the whole ring fits: take it
+            for subset in (c for s in ring for c in combinations(range(n), s)):
+                take(subset)
+            continue
+        while len(chosen) < budget:
+            options = _candidates(n, ring, set(chosen), rng)
+            if options:  # (random candidates all taken already, in a nearly full ring: draw again)
+                take(_least_covered(options, task_count, pair_count))
+        break
     return [[tasks[i] for i in c] for c in sorted(chosen, key=lambda c: (len(c), c))]
 
 
