@@ -7,9 +7,10 @@ together; the all-tasks run also measures gradient cosine and lookahead affinity
 and 4k subsets: ``--draws`` balanced samples of that many subsets (``relatedness.subsets.sample_subsets``, seeds
 0, 1, ...); the surrogate is fitted on the singles, the sampled subsets and all-together; every subset not
 sampled (and not all-together) is held out. Per target task, Spearman between predicted and measured gain over the
-held-out subsets; the mean over tasks and draws with a 95% bootstrap CI (per-task values resampled; draws share
-their tasks, so read the CI as rough), beside the noise ceiling on the same held-out subsets (the split-half
-Spearman of the measurement itself: seeds alternately into two halves; ``relatedness.checks``) and beside
+held-out subsets, averaged over draws; then the mean over tasks with a 95% bootstrap CI over tasks (draws of one
+task are not independent, so only tasks are resampled: with 5 tasks the CI is wide), beside the noise ceiling
+on the same held-out subsets (the split-half Spearman of the measurement itself: seeds alternately into two
+halves; ``relatedness.checks``) and beside
 gradient cosine and lookahead affinity scored the same way (a task's gain predicted as the mean of its pairwise
 values with its group-mates) and the short-runs estimate (each pair's gain over the first 3 epochs of its run's
 validation curve, ``results.short_runs``; also at ``--short-epochs``). Costs: runs and training minutes each
@@ -96,6 +97,19 @@ def ci_text(mean, low, high) -> str:
     return f"{mean:+.3f}" + (f" [{low:+.3f}, {high:+.3f}]" if low is not None else " (no interval)")
 
 
+def collect(by_task: dict[str, list[float]], found: dict[str, float]) -> None:
+    for task, rho in found.items():
+        by_task.setdefault(task, []).append(rho)
+
+
+def over_tasks(by_task: dict[str, list[float]]):
+    """Mean over tasks of each task's mean over draws, with the bootstrap over tasks: the draws of one task are not
+    independent (for 5 tasks, 2k is the same design at every draw), so only tasks are resampled."""
+    from mtl_core.relatedness.checks import mean_over_tasks
+
+    return mean_over_tasks([sum(v) / len(v) for v in by_task.values()])
+
+
 def truth(args) -> None:
     from mtl_core.relatedness.checks import (
         SURROGATE,
@@ -145,8 +159,8 @@ def truth(args) -> None:
     print(f"\n{'budget':>6} {'estimate':<19} {'held-out Spearman [95% CI]':>30} {'noise ceiling [95% CI]':>28} "
           f"{'held-out':>8} {'runs':>5} {'train min':>9}")
     for budget in sorted({b for b in (2 * k, 3 * k, 4 * k) if b < spec.budget}):
-        per_task: dict[str, list[float]] = {}
-        ceiling: list[float] = []
+        per_task: dict[str, dict[str, list[float]]] = {}   # estimate -> task -> its Spearman at each draw
+        ceiling: dict[str, list[float]] = {}
         for draw in range(args.draws):
             chosen = {frozenset(s) for s in sample_subsets(tasks, budget, seed=draw)}
             fitted = [m for m in measurements if len(m.subset) == 1 or m.subset in chosen or m.subset == everything]
@@ -155,15 +169,15 @@ def truth(args) -> None:
             predictions = {SURROGATE: {key: surrogate.predicted_gain(*key) for key in held}}
             predictions.update({name: pairwise_predictions(values, held) for name, values in pairwise.items()})
             for name, predicted in predictions.items():
-                per_task.setdefault(name, []).extend(per_task_correlation(predicted, measured, held).values())
-            ceiling.extend(per_task_correlation(first_half, second_half, held).values())
+                collect(per_task.setdefault(name, {}), per_task_correlation(predicted, measured, held))
+            collect(ceiling, per_task_correlation(first_half, second_half, held))
         runs = {SURROGATE: (k + budget + 1) * seeds}
         for name, values in per_task.items():
-            mean, low, high = mean_over_tasks(values)
+            mean, low, high = over_tasks(values)
             cost = costs.get(name)
             used = runs.get(name, cost.runs if cost else None)
             minutes = (cost.minutes * used / max(cost.runs, 1)) if cost and cost.minutes is not None else None
-            print(f"{budget:>6} {name:<19} {ci_text(mean, low, high):>30} {ci_text(*mean_over_tasks(ceiling)):>28} "
+            print(f"{budget:>6} {name:<19} {ci_text(mean, low, high):>30} {ci_text(*over_tasks(ceiling)):>28} "
                   f"{len(held):>8} {used if used is not None else '—':>5} "
                   f"{minutes if minutes is not None else float('nan'):>9.1f}", flush=True)
     print("\nheld-out: (task, subset) gains predicted per draw (subsets neither sampled nor all-together); "
