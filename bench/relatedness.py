@@ -30,6 +30,7 @@ part (b) (10 + budget + 1) x seeds and then the verification.
     MTL_LAB_DATA_DIR=../shared/datasets python bench/relatedness.py --part study --seeds 3 --epochs 10
     python bench/relatedness.py --part truth --preset synthetic-demo --seeds 2 --set epochs=2   # a smoke run
     python bench/relatedness.py --part truth --preset synthetic-five --seeds 3   # planted relatedness, ~10 min
+    python bench/relatedness.py --part truth --preset mixed-five --seeds 3 --epochs 6   # 2 datasets, 2 formats
     python bench/relatedness.py --part truth --home H --study ID   # score a finished ground-truth study again
     python bench/relatedness.py --part truth --home H --study ID --more-seeds 3   # 3 more seeds of it, then score
 """
@@ -51,6 +52,7 @@ from mtl_core.paths import DATA_DIR_ENV, HOME_ENV  # noqa: E402
 
 UCI_FILES = ("yelp_labelled.txt", "amazon_cells_labelled.txt", "imdb_labelled.txt")
 SYNTHETIC_FIVE = "synthetic-five"
+MIXED_FIVE = "mixed-five"   # UCI's yelp, amazon and imdb with CoNLL-2002's POS and NER: 5 tasks, 2 datasets
 # The classroom demo's generator and tiny model, five tasks: 'related' shares base's cue words with the same
 # meaning, 'conflicting' half of them with the opposite meaning, 'echo' is a second related task, 'unrelated' has
 # cue words of its own. Planted: related and echo help base and each other; conflicting hurts them.
@@ -132,6 +134,10 @@ def truth(args) -> None:
         demo = StudySpec.from_preset("classroom-demo")
         spec = StudySpec(name=SYNTHETIC_FIVE, source={"synthetic": FIVE_TASKS}, seeds=args.seeds, plan="subsets",
                          config=demo.config, split=demo.split, data_dir=args.data_dir)
+    elif args.preset == MIXED_FIVE:  # a second real truth, from two datasets of two formats: the model of part (b)
+        spec = StudySpec(name=MIXED_FIVE, source=combined_source(args.data_dir, absa=False), seeds=args.seeds,
+                         plan="subsets", config=study_config(args), data_dir=args.data_dir,
+                         tasks=["yelp", "amazon", "imdb", "pos", "ner"])
     else:
         spec = StudySpec.from_preset(args.preset, seeds=args.seeds, plan="subsets", data_dir=args.data_dir)
     spec.config.update(parse_sets(args.set))
@@ -185,11 +191,15 @@ def truth(args) -> None:
           "train min: their summed training minutes (surrogate: pro rata of the study's runs)")
 
 
-def combined_source(root: str) -> dict:
+def combined_source(root: str, absa: bool = True) -> dict:
     uci = Path(root) / "uci_sentiment"
-    return {"combine": [{"preset": "absa"},
-                        {"name": "uci", "files": [str(uci / f) for f in UCI_FILES], "format": "uci"},
+    return {"combine": [{"preset": "absa"}] * absa +
+                       [{"name": "uci", "files": [str(uci / f) for f in UCI_FILES], "format": "uci"},
                         {"preset": "conll-es"}]}
+
+
+def study_config(args) -> dict:
+    return {"epochs": args.epochs, "patience": max(2, args.epochs // 3), "hidden": 64, **parse_sets(args.set)}
 
 
 def study(args) -> None:
@@ -200,9 +210,8 @@ def study(args) -> None:
     from mtl_core.studies.verify import verification_spec
 
     store = Store(Path(os.environ[HOME_ENV]) / "mtl_lab.sqlite")
-    config = {"epochs": args.epochs, "patience": max(2, args.epochs // 3), "hidden": 64, **parse_sets(args.set)}
     spec = StudySpec(name="ten tasks, three datasets", source=combined_source(args.data_dir), seeds=args.seeds,
-                     plan="subsets", budget=args.budget, config=config, data_dir=args.data_dir)
+                     plan="subsets", budget=args.budget, config=study_config(args), data_dir=args.data_dir)
     start = time.perf_counter()
     parent = train(spec, store)
     analysis = subset_analysis(parent, args.max_groups)
@@ -232,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--part", choices=["truth", "study"], default="truth")
     p.add_argument("--preset", default="absa", help=f"part truth: the study whose every subset is trained; "
-                   f"'{SYNTHETIC_FIVE}': five generated tasks with planted relatedness (the classroom demo's model)")
+                   f"'{SYNTHETIC_FIVE}': five generated tasks with planted relatedness (the classroom demo's model); "
+                   f"'{MIXED_FIVE}': UCI yelp / amazon / imdb and CoNLL-2002 POS / NER (part study's model, --epochs)")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--study", default=None, help="part truth: score this finished study in --home, no training")
     p.add_argument("--more-seeds", type=int, default=0, metavar="N", help="part truth, with --study: first train N "
@@ -243,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
                    "a finished study takes seconds, and 5 draws moved ABSA's 3k surrogate figure by 0.08)")
     p.add_argument("--budget", type=int, default=30, help="part study: subsets trained (default 30 = 3k)")
     p.add_argument("--max-groups", type=int, default=None, help="part study: at most this many groups")
-    p.add_argument("--epochs", type=int, default=10, help="part study: maximum epochs per run (default 10)")
+    p.add_argument("--epochs", type=int, default=10, help=f"part study and {MIXED_FIVE}: maximum epochs per run "
+                   "(default 10)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a RunConfig override")
     p.add_argument("--data-dir", default=None, help=f"folder holding the datasets (default: ${DATA_DIR_ENV})")
     p.add_argument("--home", default=None, help="MTL Lab home for the studies (default: a fresh temporary one)")
