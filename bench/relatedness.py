@@ -143,8 +143,9 @@ def truth(args) -> None:
     spec.config.update(parse_sets(args.set))
     tasks = task_names(spec)
     spec.budget = possible_subsets(len(tasks))
-    print(f"(a) ground truth: {args.preset}, {len(tasks)} tasks, all {spec.budget} subsets + singles + all, "
-          f"{args.seeds} seeds", flush=True)
+    trained_here = "" if args.study else f", {args.seeds} seeds"  # an existing study: its seeds, printed below
+    print(f"(a) ground truth: {args.preset}, {len(tasks)} tasks, all {spec.budget} subsets + singles + all"
+          f"{trained_here}", flush=True)
     store = Store(Path(os.environ[HOME_ENV]) / "mtl_lab.sqlite")
     if args.study and args.more_seeds:  # the same runs with new seeds, beside the study's (studies.more_seeds)
         add_more_seeds(store, args.study, args.more_seeds)
@@ -193,7 +194,7 @@ def truth(args) -> None:
 
 def combined_source(root: str, absa: bool = True) -> dict:
     uci = Path(root) / "uci_sentiment"
-    return {"combine": [{"preset": "absa"}] * absa +
+    return {"combine": ([{"preset": "absa"}] if absa else []) +
                        [{"name": "uci", "files": [str(uci / f) for f in UCI_FILES], "format": "uci"},
                         {"preset": "conll-es"}]}
 
