@@ -260,10 +260,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", default=None, help=f"folder holding the datasets (default: ${DATA_DIR_ENV})")
     p.add_argument("--home", default=None, help="MTL Lab home for the studies (default: a fresh temporary one)")
     args = p.parse_args(argv)
+    if args.study and not args.home:
+        p.error("--study needs --home, the MTL Lab home whose database holds that study")
     args.data_dir = data_dir(args.data_dir)
     os.environ[HOME_ENV] = args.home or tempfile.mkdtemp(prefix="mtl-relatedness-")
     print(f"{os.cpu_count()} CPU cores, load {os.getloadavg()[0]:.1f}; home {os.environ[HOME_ENV]}", flush=True)
-    truth(args) if args.part == "truth" else study(args)
+    from mtl_core.errors import MTLLabError
+
+    try:
+        truth(args) if args.part == "truth" else study(args)
+    except MTLLabError as error:  # bad data, a study not in --home: the message, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
