@@ -64,7 +64,7 @@ def caption_contrast(page, scheme: str) -> float:
     from PIL import Image
 
     caption = page.locator('[data-testid="stMain"] [data-testid="stCaptionContainer"]').first
-    pixels = list(Image.open(io.BytesIO(caption.screenshot())).convert("RGB").getdata())
+    pixels = list(Image.open(io.BytesIO(caption.screenshot())).convert("RGB").get_flattened_data())
     text = min(pixels, key=sum) if scheme == "light" else max(pixels, key=sum)
     background = page.locator('[data-testid="stApp"]').first.evaluate("e => getComputedStyle(e).backgroundColor")
     return contrast(f"rgb{text}", tuple(int(float(x)) for x in re.findall(r"[\d.]+", background)[:3]))

@@ -164,7 +164,7 @@ def test_readings_follow_the_numbers():
     assert "**worse** than" in verification_headline(rows, [worse])
     one_seed = {**whole, "delta_low": None, "delta_high": None, "verdict": "run ≥ 2 seeds"}
     assert "no interval" in verification_headline(rows, [one_seed])
-    everything = [{**r, "group": "a + b"} for r in rows]  # one group of every task: all together itself
+    everything = [{**r, "group": "a+b"} for r in rows]  # one group of every task (as verification_rows names it)
     alone = {**whole, "arrangement": "each alone", "grouping_minus": 0.04, "delta_low": 0.02, "delta_high": 0.06}
     said = verification_headline(everything, [whole, alone])
     assert "same arrangement as all together" in said and "**better** than training each task alone: +0.040" in said

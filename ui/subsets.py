@@ -259,7 +259,8 @@ def verification_headline(rows: list[dict], summary: list[dict]) -> str:
     inside = (f" The surrogate's predicted score lies inside the measured 95% CI for {sum(held)} of {len(held)} "
               "tasks." if held else "")
     groups = {r.get("group") for r in rows}
-    if n > 1 and len(groups) == 1 and None not in groups and rows[0]["group"].count(" + ") + 1 == n:
+    one_group = groups.pop() if len(groups) == 1 else None  # rows name their group "a+b+c" (verification_rows)
+    if n > 1 and one_group and {t.strip() for t in one_group.split("+")} == {r["task"] for r in rows}:
         head = ("The predicted grouping is every task in one model: the same arrangement as all together, so it "
                 "can't differ from it.")
         return head + " " + (_versus(arrangement[ALONE], "training each task alone") or "") + inside
