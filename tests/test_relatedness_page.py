@@ -32,7 +32,9 @@ def studies(tmp_path_factory) -> dict:
     store = Store(home / "mtl_lab.sqlite")  # where paths.store_path() looks for MTL_LAB_HOME=home
     return {"home": home, "store": store,
             "pairs": tiny_study(store, plan="pairs", tasks=TASKS, seeds=2, epochs=2, grad_every=5, affinity_every=5),
-            "plain": tiny_study(store, plan="singles+all", tasks=["base", "related"], seeds=1, epochs=2)}
+            "plain": tiny_study(store, plan="singles+all", tasks=["base", "related"], seeds=1, epochs=2),
+            "subsets": tiny_study(store, plan="subsets", budget=3, tasks=TASKS, seeds=1, epochs=2,
+                                  affinity_every=5)}
 
 
 @pytest.fixture
@@ -111,6 +113,14 @@ def test_study_without_pairs_or_gradients_has_no_relatedness_sections(home):
     assert not any(test(f) for f in charts(at) for test in (is_affinity, is_conflict, is_graph, is_estimate))
     assert "compare_group_k" not in {s.key for s in at.slider}
     assert len(charts(at)) == 3  # the comparison, the learning curves and the confusion matrix still there
+
+
+def test_a_subsets_study_groups_by_its_surrogate_not_by_affinity_alone(home):
+    at = open_page("pages/4_Compare.py", study=home["subsets"])
+    assert not at.exception
+    assert find(at, is_affinity)  # affinity was measured and is shown
+    assert "compare_group_k" not in {s.key for s in at.slider}  # but its grouping gives way to the surrogate's
+    assert any(h.value.startswith("Which tasks help which — from random subsets") for h in at.subheader)
 
 
 def edge(fig, name: str):

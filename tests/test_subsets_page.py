@@ -106,26 +106,50 @@ def test_compare_page_of_a_subsets_study_shows_relevance_checks_and_a_prediction
     assert any((f["layout"].get("title") or {}).get("text", "").startswith("Surrogate on held-out subsets")
                for f in figures)
     text = texts(at)
-    assert "**Predicted (not yet verified)**" in text and "Group 1:" in text
     assert "held-out Spearman" in text  # the reading, computed from the numbers
     buttons = {b.label: b for b in at.get("download_button")}
     assert {"relevance.csv", "estimates.csv"} <= set(buttons) and not buttons["relevance.csv"].proto.disabled
 
-    at.select_slider(key="compare_subset_k").set_value(1).run()
+    # at most 2 groups: the fixture's verification measured this grouping, so the page says what it measured
+    assert f"**Predicted (verification: study {home['verify']}, done)**" in text and "Group 2:" in text
+    measured = next(m.value for m in at.markdown if m.value.startswith("**Measured:**"))
+    assert "training all tasks together" in measured and "95% CI" in measured
+    assert not [b for b in at.button if b.key == "compare_subset_verify"]  # nothing to queue twice
+    at.select_slider(key="compare_subset_k").set_value(1).run()  # another grouping: a prediction, not verified
     assert not at.exception
-    assert "Group 2:" not in texts(at) and "a + b + c + d" in texts(at)
+    text = texts(at)
+    assert "**Predicted (not yet verified)**" in text and "Group 2:" not in text and "a + b + c + d" in text
+    assert "**Measured:**" not in text and at.button(key="compare_subset_verify")
+
+
+def test_a_verification_is_found_for_the_grouping_it_measured_only(home):
+    from mtl_core.results.verification import verifications_of
+
+    (found,) = verifications_of(home["store"], home["study"])
+    assert found["id"] == home["verify"] and found["status"] == "done" and found["max_groups"] == 2
+    assert verifications_of(home["store"], home["study"], [list(reversed(g)) for g in reversed(found["groups"])])
+    assert verifications_of(home["store"], home["study"], [TASKS]) == []  # all in one: never verified
+    assert verifications_of(home["store"], home["verify"]) == []  # a study nothing verifies
 
 
 def test_verify_button_queues_a_groups_study(home):
     store = home["store"]
     before = {s["id"] for s in store.studies()}
     at = open_page("pages/4_Compare.py", study=home["study"])
+    at.select_slider(key="compare_subset_k").set_value(1).run()  # 2 groups were verified by the fixture
     at.button(key="compare_subset_verify").click().run()
     assert not at.exception
     (new,) = [s for s in store.studies() if s["id"] not in before]
     assert new["spec"]["plan"] == "groups" and new["spec"]["verifies"]["study"] == home["study"]
+    assert new["spec"]["verifies"]["max_groups"] == 1
     assert any("Queued verification study" in s.value for s in at.success)
     assert at.query_params["study"] == home["study"]  # the page stays on the study that predicted it
+    at.run()
+    assert f"**Predicted (verification: study {new['id']}, queued)**" in texts(at)
+    assert "**Measured:**" not in texts(at) and not [b for b in at.button if b.key == "compare_subset_verify"]
+    store.update_study(new["id"], status="cancelled")  # a cancelled verification can be queued again
+    at.run()
+    assert "**Predicted (not yet verified)**" in texts(at) and at.button(key="compare_subset_verify")
 
 
 def test_compare_page_of_a_verification_study_measures_the_prediction(home):

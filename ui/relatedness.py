@@ -121,7 +121,11 @@ def graph_ui(transfer: list[dict], tasks: list[str], export: Export) -> None:
 
 def grouping_ui(results: StudyResults, tasks: list[str], transfer: list[dict], affinity: list[dict],
                 agreement: dict[str, dict]) -> None:
+    from mtl_core.results.subset_estimates import has_subsets
+
     sources = (["transfer"] if transfer else []) + (["affinity"] if affinity else [])
+    if sources == ["affinity"] and has_subsets(results):
+        return  # the subsets section's grouping comes from measured scores, and its check scores affinity too
     if len(tasks) < 2 or not sources:
         return
     st.subheader("Recommended task groups")

@@ -186,7 +186,11 @@ def checks_ui(analysis, export: Export) -> None:
 
 
 def predicted_ui(results: StudyResults, grouping: list[dict], tasks: list[str]) -> None:
-    """The surrogate's best grouping for a chosen group limit, labelled a prediction, and its verify button."""
+    """The surrogate's best grouping for a chosen group limit, labelled a prediction, and its verify button (or,
+    once queued, its verification: what it measured and a link to it)."""
+    from mtl_core.results.verification import verifications_of
+    from mtl_core.status import Status
+
     if not grouping:
         return
     st.markdown("**Predicted grouping**")
@@ -197,8 +201,12 @@ def predicted_ui(results: StudyResults, grouping: list[dict], tasks: list[str]) 
         if len(limits) > 1 else limits[0]
     rows = [r for r in grouping if r["k"] == k]
     groups = list(dict.fromkeys(r["group"] for r in rows))
+    found = verifications_of(get_store(), results.id, [t.split("+") for t in dict.fromkeys(r["tasks"] for r in rows)])
+    ended = (Status.FAILED, Status.CANCELLED)  # a verification that ended so can be queued again
+    verified = next((v for v in found if v["status"] not in ended), None)
     with st.container(border=True):
-        st.markdown(f"**Predicted (not yet verified)** · {len(groups)} group(s), predicted total gain "
+        state = f"verification: study {verified['id']}, {verified['status']}" if verified else "not yet verified"
+        st.markdown(f"**Predicted ({state})** · {len(groups)} group(s), predicted total gain "
                     f"{rows[0]['score']:+.3f} ({plain(rows[0]['search'])} search)")
         for n, g in enumerate(groups, 1):
             mine = [r for r in rows if r["group"] == g]
@@ -208,10 +216,25 @@ def predicted_ui(results: StudyResults, grouping: list[dict], tasks: list[str]) 
             st.caption("The surrogate predicts no gain from training any of these tasks together: nothing to "
                        "verify. Allow fewer groups to see the best grouping that trains tasks together.")
             return
-        st.caption("Predicted gains come from the surrogate, not from training these groups. Verifying trains the "
-                   "groups, each task alone and all tasks together (same split and seeds) and shows on its own "
-                   "Compare page whether the prediction holds.")
-        verify_ui(results, k)
+        st.caption("Predicted gains come from the surrogate, not from training these groups." + (
+            "" if verified else " Verifying trains the groups, each task alone and all tasks together (same split "
+            "and seeds) and shows on its own Compare page whether the prediction holds."))
+        if verified:
+            verified_ui(verified)
+        else:
+            verify_ui(results, k)
+
+
+def verified_ui(verification: dict) -> None:
+    """What the verification of this grouping measured (once done), and the way to its own Compare page."""
+    from mtl_core.results.verification import verification_rows, verification_summary
+    from mtl_core.status import Status
+
+    if verification["status"] == Status.DONE:  # its headline here, the chart and table on its own page
+        done = StudyResults.load(get_store(), verification["id"])
+        st.markdown("**Measured:** " + verification_headline(verification_rows(done), verification_summary(done)))
+    st.page_link("pages/4_Compare.py", label=f"Open the verification ({verification['status']})",
+                 icon=":material/fact_check:", query_params={"study": verification["id"]})
 
 
 def verify_ui(results: StudyResults, k: int) -> None:

@@ -74,6 +74,19 @@ def _delta_columns(prefix: str, d: dict | None) -> dict:
                     [d[k] for k in keys] if d else [None] * 4))
 
 
+def verifications_of(store, study_id: str, groups: list[list[str]] | None = None) -> list[dict]:
+    """The verification studies of ``study_id``'s predicted grouping, newest first: {id, name, status, max_groups,
+    groups}; only those of ``groups`` (in any order) when given (a parent given more seeds may predict another)."""
+    wanted = None if groups is None else {frozenset(g) for g in groups}
+    found = []
+    for study in store.studies():
+        v = (study.get("spec") or {}).get("verifies") or {}
+        if v.get("study") == study_id and (wanted is None or {frozenset(g) for g in v.get("groups", [])} == wanted):
+            found.append({"id": study["id"], "name": study["name"], "status": study["status"],
+                          "max_groups": v.get("max_groups"), "groups": v.get("groups", [])})
+    return found
+
+
 def verification_rows(results: StudyResults, metrics: dict[str, str] | None = None) -> list[dict]:
     """Rows of VERIFICATION_COLUMNS, one per task in study order (see the module docstring); [] when ``results``
     is not a verification study. ``metrics``: task -> metric shown (default: each task's lead metric; the
