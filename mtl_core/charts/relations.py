@@ -318,8 +318,10 @@ def signed_heatmap(z: list[list[float | None]], text: list[list[str]], hover: li
     """Task × partner cells on a diverging scale centred on 0 (blue above, red below, white at 0).
 
     The color range is symmetric, at least ``floor`` wide, so tiny values do not look saturated; the colour bar
-    writes its numbers in ``tickformat``, the format of the cells' text.
+    writes its numbers in ``tickformat``, the format of the cells' text, fixed-point ones without trailing zeros
+    ("+0.1", not "+0.100": five of those fit the bar's 220 px unrotated).
     """
+    bar_format = tickformat.replace("f", "~f") if tickformat.endswith("f") and "~" not in tickformat else tickformat
     biggest = max([abs(v) for row in z for v in row if v is not None] + [floor])
     longest = max([text_px(t, 0.6 * CELL_FONT_PX) for row in text for t in row] + [0])
     fits = longest + 4 <= narrow_cell_px(tasks)  # else no text: the hover and the table carry the numbers
@@ -327,7 +329,7 @@ def signed_heatmap(z: list[list[float | None]], text: list[list[str]], hover: li
                                textfont=dict(size=CELL_FONT_PX), customdata=hover,
                                hovertemplate="%{customdata}<extra></extra>", colorscale=DIVERGING, zmid=0,
                                zmin=-biggest, zmax=biggest, xgap=2, ygap=2,
-                               colorbar=dict(title=dict(text=colorbar_title, side="right"), tickformat=tickformat,
+                               colorbar=dict(title=dict(text=colorbar_title, side="right"), tickformat=bar_format,
                                              thickness=12, orientation="h", x=0, xanchor="left", xref="container",
                                              y=0, yanchor="bottom", yref="container", len=220,
                                              lenmode="pixels", nticks=5)))
