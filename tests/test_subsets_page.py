@@ -169,6 +169,10 @@ def test_readings_follow_the_numbers():
     row = {"estimate": "surrogate", "spearman": 0.8, "ci_low": 0.6, "ci_high": 0.9, "ceiling": 0.82,
            "ceiling_low": 0.7, "ceiling_high": 0.9, "note": ""}
     assert "about as well as repeating the measurement" in estimate_reading(row)
+    assert "repeats only loosely" not in estimate_reading(row)
+    loose = {**row, "spearman": 0.46, "ci_low": 0.14, "ci_high": 0.78, "ceiling": 0.32, "ceiling_low": -0.26,
+             "ceiling_high": 0.9}  # a ceiling whose interval includes 0: the match with it says little
+    assert "about as well" in estimate_reading(loose) and "repeats only loosely" in estimate_reading(loose)
     worse = {**row, "spearman": 0.3, "ci_low": 0.1, "ci_high": 0.45}
     assert "clearly worse than repeating" in estimate_reading(worse) and "better than chance" in estimate_reading(worse)
     assert "mostly noise" in estimate_reading({**row, "ceiling": 0.05, "ceiling_low": -0.3, "ceiling_high": 0.4})

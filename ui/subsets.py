@@ -116,8 +116,10 @@ def estimate_reading(row: dict) -> str:
         return (f"The {name}: {said}. It ranks held-out subsets clearly worse than repeating the measurement "
                 f"would, and {chance}: it misses part of what the subsets do.")
     if low is not None and low > 0 and rho >= ceiling - NEAR_CEILING:
+        loose = c_low is not None and c_low <= 0  # the measurement's own repeatability is not sure
         return (f"The {name}: {said}. It ranks held-out subsets about as well as repeating the measurement "
-                "would.")
+                "would" + ("; but the measurement itself repeats only loosely here (the ceiling's interval "
+                           "includes 0), so more seeds are needed before calling either reliable." if loose else "."))
     return (f"The {name}: {said}. The intervals are too wide to say whether it ranks held-out subsets as well "
             "as repeating the measurement would; more seeds or a larger budget narrow them.")
 
