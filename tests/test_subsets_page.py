@@ -156,6 +156,7 @@ def test_compare_page_of_a_verification_study_measures_the_prediction(home):
     at = open_page("pages/4_Compare.py", study=home["verify"])
     assert not at.exception
     assert any(h.value == "Verifying the predicted grouping" for h in at.subheader)
+    assert any("with seeds 3-5 (new ones" in c.value for c in at.caption)  # the parent had seeds 0-2
     headline = next(m.value for m in at.markdown if m.value.startswith("The predicted grouping is"))
     assert "training all tasks together" in headline and "95% CI" in headline and "Per task:" in headline
     table = next(d.value for d in at.dataframe if "prediction in CI" in d.value.columns)

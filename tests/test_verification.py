@@ -70,13 +70,16 @@ def test_the_verification_spec_trains_the_predicted_grouping_beside_alone_and_al
     assert page == {"a": "a+b", "b": "a+b", "c": "c"}
     # c alone is its single run; a+b a group; every task together once
     runs = spec.planned_runs(TASKS)
-    assert [(s, g) for s, g, seed in runs if seed == 0] == [("single", ["a"]), ("single", ["b"]), ("single", ["c"]),
+    assert [(s, g) for s, g, seed in runs if seed == 3] == [("single", ["a"]), ("single", ["b"]), ("single", ["c"]),
                                                            ("group", ["a", "b"]), ("all", TASKS)]
-    assert len(runs) == 15
+    # on seeds after the parent's 0-2: training is deterministic per seed, so the parent's seeds would repeat the
+    # very runs the surrogate was fitted on
+    assert len(runs) == 15 and {seed for _, _, seed in runs} == {3, 4, 5}
+    assert {r["seed"] for r in parent.runs} == {0, 1, 2}
     assert verification_spec(parent, max_groups=2, seeds=5).seeds == 5
     one = verification_spec(parent, max_groups=1)  # one group of every task: that is the all-tasks run
     assert one.groups == [TASKS] and one.name.endswith("verify k=1")
-    assert [s for s, _, seed in one.planned_runs(TASKS) if seed == 0] == ["single"] * 3 + ["all"]
+    assert [s for s, _, seed in one.planned_runs(TASKS) if seed == 3] == ["single"] * 3 + ["all"]
 
 
 def test_a_groups_plan_trains_all_together_only_when_asked():

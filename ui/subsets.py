@@ -219,8 +219,9 @@ def predicted_ui(results: StudyResults, grouping: list[dict], tasks: list[str]) 
                        "verify. Allow fewer groups to see the best grouping that trains tasks together.")
             return
         st.caption("Predicted gains come from the surrogate, not from training these groups." + (
-            "" if verified else " Verifying trains the groups, each task alone and all tasks together (same split "
-            "and seeds) and shows on its own Compare page whether the prediction holds."))
+            "" if verified else " Verifying trains the groups, each task alone and all tasks together on the same "
+            "split with new seeds (runs the surrogate never saw) and shows on its own Compare page whether the "
+            "prediction holds."))
         if verified:
             verified_ui(verified)
         else:
@@ -311,8 +312,9 @@ def verification_ui(results: StudyResults, metrics: dict[str, str], export: Expo
     st.subheader("Verifying the predicted grouping")
     parent = verifies.get("study")
     st.caption(f"This study trains the grouping that study {plain(parent)} predicted (at most "
-               f"{verifies.get('max_groups')} groups), each task alone and all tasks together, on the same split and "
-               "seeds, so each difference is paired by seed.")
+               f"{verifies.get('max_groups')} groups), each task alone and all tasks together, on the same split "
+               f"with seeds {seed_range(results)} (new ones: the prediction was fitted on other runs); each "
+               "difference is paired by seed.")
     rows = verification_rows(results, metrics)
     if not rows:
         st.info("No finished runs to compare with the prediction yet.")
@@ -335,6 +337,12 @@ def verification_ui(results: StudyResults, metrics: dict[str, str], export: Expo
     if parent:
         st.page_link("pages/4_Compare.py", label="Back to the study that predicted it", icon=":material/bar_chart:",
                      query_params={"study": parent})
+
+
+def seed_range(results: StudyResults) -> str:
+    """"3-5" (or "3") from the seeds of the study's runs."""
+    seeds = sorted({r["seed"] for r in results.runs})
+    return "" if not seeds else str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
 
 
 def _delta(r: dict, key: str) -> str:

@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--preset", help="a preset name (see `presets`)")
     source.add_argument("--verify", metavar="STUDY_ID", help="train the grouping a finished subsets study predicts "
                         "(under --max-groups), beside each task alone and all together, on its data, tasks, split, "
-                        "method and seeds; writes verification.csv: predicted vs measured per task")
+                        "method and number of seeds, on seeds after its own (runs the surrogate never saw); writes "
+                        "verification.csv: predicted vs measured per task")
     source.add_argument("--more-seeds", metavar="STUDY_ID", help="add --seeds N seeds (default "
                         f"{MORE_SEEDS_DEFAULT}) to a finished study: its runs again with new seeds on the same split, "
                         "its done runs kept; then its results over all its seeds")

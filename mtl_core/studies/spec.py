@@ -17,6 +17,7 @@ class StudySpec:
     source: dict                       # see sources.load_source
     tasks: list[str] | None = None     # None: every task of the corpus
     seeds: int = 3
+    first_seed: int = 0                # seeds first_seed .. first_seed + seeds - 1 (a verification: after its parent's)
     plan: str = "singles+all"
     config: dict = field(default_factory=dict)
     split: dict = field(default_factory=lambda: {"test_size": 0.2, "val_size": 0.1, "seed": 0})
@@ -41,12 +42,13 @@ class StudySpec:
 
     def planned_runs(self, tasks: list[str]) -> list[tuple[str, list[str], int]]:
         """(setting, tasks, seed) of every run this study trains on ``tasks`` (see ``plan_runs``)."""
-        return plan_runs(tasks, self.plan, self.seeds, self.groups, self.budget, self.with_all)
+        return plan_runs(tasks, self.plan, self.seeds, self.groups, self.budget, self.with_all, self.first_seed)
 
 
 def plan_runs(tasks: list[str], plan: str, seeds: int, groups: list[list[str]] | None = None,
-              budget: int | None = None, with_all: bool = False) -> list[tuple[str, list[str], int]]:
-    """(setting, tasks, seed) for every run, the same runs for every seed.
+              budget: int | None = None, with_all: bool = False,
+              first_seed: int = 0) -> list[tuple[str, list[str], int]]:
+    """(setting, tasks, seed) for every run, the same runs for every seed (``first_seed`` onwards).
 
     Settings: 'single' (a task alone), 'all' (every task together), 'pair' (two tasks; plan "pairs"),
     'group' (a custom group; plan "groups", which also trains every task alone as the baseline, and with
@@ -70,7 +72,7 @@ def plan_runs(tasks: list[str], plan: str, seeds: int, groups: list[list[str]] |
     if plan == "all" or (plan in together and len(tasks) > 1) or (plan == "pairs" and len(tasks) > 2) or \
             (plan == "groups" and with_all and len(tasks) > 1):
         planned.append(("all", list(tasks)))
-    return [(setting, group, seed) for seed in range(seeds) for setting, group in planned]
+    return [(setting, group, seed) for seed in range(first_seed, first_seed + seeds) for setting, group in planned]
 
 
 def _check_groups(tasks: list[str], groups: list[list[str]] | None) -> list[list[str]]:

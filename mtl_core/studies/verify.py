@@ -5,8 +5,13 @@ under a limit of ``max_groups`` groups (``relatedness.group_search``; the Relate
 ``results.subset_estimates.subset_analysis`` show the same one). Until trained, that grouping is a prediction.
 ``verification_spec`` turns it into a study of plan "groups" on the parent's source, tasks, split, method and (by
 default) number of seeds that trains each task alone, every recommended group of two or more tasks, and every task
-together (``with_all``): the grouping is then measured beside each-alone and all-together on the same split and
-seeds, paired by seed (``results.verification``). The prediction is stored in the spec (``StudySpec.verifies``).
+together (``with_all``): the grouping is then measured beside each-alone and all-together on the same split,
+paired by seed (``results.verification``). The prediction is stored in the spec (``StudySpec.verifies``).
+
+Its seeds follow the parent's (a parent of seeds 0-2 is verified on seeds 3, 4, ...): training is deterministic
+for a seed, so on the parent's own seeds every alone and all-together run (and any recommended group that was a
+sampled subset) would come out exactly as the runs the surrogate was fitted on, trained again for nothing and no
+test of the prediction. On new seeds the verification is evidence the surrogate has not seen.
 
 Predictions are each task's lead metric. The surrogate is fitted here without its bootstrap (``resamples=0``):
 the intervals of its weights are not needed, and its predictions do not depend on them.
@@ -77,6 +82,7 @@ def verification_spec(parent: StudyResults, max_groups: int | None = None, seeds
     spec.name = f"{parent.name} · verify k={limit}"
     spec.plan, spec.groups, spec.budget, spec.with_all = "groups", grouping.groups, None, True
     spec.seeds = seeds if seeds is not None else spec.seeds
+    spec.first_seed = max((r["seed"] for r in parent.runs), default=-1) + 1  # seeds the surrogate never saw
     spec.verifies = {"study": parent.id, "max_groups": limit, "groups": grouping.groups,
                      "predicted": {t: surrogate.predict(t, g) for g in grouping.groups for t in g},
                      "predicted_gain": dict(grouping.predicted_gain), "metrics": dict(parent.lead)}
