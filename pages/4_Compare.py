@@ -1,8 +1,8 @@
 """Compare: single vs multitask per task on a chosen metric (mean ± 95% CI from 2 seeds on), warnings for tasks
 whose models learned little, the gains table, the transfer heatmap when pairs were run, how tasks relate
 (affinity, gradient conflict, task graph, recommended groups, cheap estimates vs measured transfer:
-ui/relatedness.py), what random task subsets say and a predicted grouping's verification (ui/subsets.py), one
-run's learning curves, per-class scores and confusion matrix, and exports (CSV, PNG, HTML)."""
+ui/relatedness.py), what random task subsets say (ui/subsets.py) and a predicted grouping's verification
+(ui/verification.py), one run's learning curves, per-class scores and confusion matrix, and exports (CSV, PNG, HTML)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -25,7 +25,8 @@ from ui.charts import show_chart
 from ui.common import NUM, get_store, pick_results, plain, sidebar
 from ui.more_seeds import more_seeds_ui
 from ui.relatedness import chart_with_help, relatedness_ui
-from ui.subsets import subsets_ui, verification_ui
+from ui.subsets import subsets_ui
+from ui.verification import verification_ui
 
 st.set_page_config(page_title="Compare · MTL Lab", page_icon=":material/science:", layout="wide")
 st.title("Compare")

@@ -12,7 +12,8 @@ from app_pages import open_page
 from mtl_core.store import Store
 from mtl_core.studies.spec import StudySpec
 from mtl_core.training.trainer import RunResult
-from ui.subsets import estimate_reading, verification_headline
+from ui.subsets import estimate_reading
+from ui.verification import verification_headline
 
 TASKS = ["a", "b", "c", "d"]
 ALONE = {"a": 0.60, "b": 0.70, "c": 0.65, "d": 0.55}

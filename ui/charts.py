@@ -8,11 +8,15 @@ majority line, whiskers and every palette colour stay visible whatever theme the
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
 from mtl_core.charts.style import text_alternative
+
+Export = Callable[[object, str, str], None]  # export(figure, file name, widget key): a page's PNG / HTML buttons
 
 TEXT = "#31333f"   # Streamlit's light-theme text: 12.6:1 on white
 GRID = "#e5e5e5"

@@ -31,6 +31,11 @@ def device_name() -> str:
     return describe_device()
 
 
+def interval_text(low, high, fmt: str = "+.2f") -> str:
+    """" [low, high]" in ``fmt``, or "" when there is no interval (one seed, too few points)."""
+    return "" if low is None or high is None else f" [{low:{fmt}}, {high:{fmt}}]"
+
+
 def plain(text: str) -> str:
     """User text (names, URL values, file content) shown literally: Markdown characters escaped."""
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$:])", r"\\\1", str(text))

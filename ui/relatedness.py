@@ -6,8 +6,6 @@ render) and the transfer matrix the page computed; ``export`` is the page's char
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import streamlit as st
 
 from mtl_core.errors import ConfigError
@@ -25,10 +23,8 @@ from mtl_core.charts.relations import (
     gradient_settings,
     relation_graph,
 )
-from ui.charts import show_chart
+from ui.charts import Export, show_chart
 from ui.common import plain
-
-Export = Callable[[object, str, str], None]
 
 
 def chart_with_help(fig, key: str, help_md: str, export: Export, name: str) -> None:
