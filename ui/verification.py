@@ -19,7 +19,7 @@ def verified_ui(verification: dict) -> None:
     from mtl_core.status import Status
 
     if verification["status"] == Status.DONE:  # its headline here, the chart and table on its own page
-        done = StudyResults.load(get_store(), verification["id"])
+        done = StudyResults.load(get_store(), verification["id"], curves=False)  # scores only: no curve rows
         st.markdown("**Measured:** " + verification_headline(verification_rows(done), verification_summary(done)))
     st.page_link("pages/4_Compare.py", label=f"Open the verification ({verification['status']})",
                  icon=":material/fact_check:", query_params={"study": verification["id"]})
