@@ -128,6 +128,7 @@ def test_a_verification_is_found_for_the_grouping_it_measured_only(home):
 
     (found,) = verifications_of(home["store"], home["study"])
     assert found["id"] == home["verify"] and found["status"] == "done" and found["max_groups"] == 2
+    assert found["new_seeds"]  # seeds 3-5, after the parent's 0-2
     assert verifications_of(home["store"], home["study"], [list(reversed(g)) for g in reversed(found["groups"])])
     assert verifications_of(home["store"], home["study"], [TASKS]) == []  # all in one: never verified
     assert verifications_of(home["store"], home["verify"]) == []  # a study nothing verifies
@@ -149,6 +150,11 @@ def test_verify_button_queues_a_groups_study(home):
     assert f"**Predicted (verification: study {new['id']}, queued)**" in texts(at)
     assert "**Measured:**" not in texts(at) and not [b for b in at.button if b.key == "compare_subset_verify"]
     store.update_study(new["id"], status="cancelled")  # a cancelled verification can be queued again
+    at.run()
+    assert "**Predicted (not yet verified)**" in texts(at) and at.button(key="compare_subset_verify")
+    # one made before verifications took new seeds (the parent's own seeds 0-2) is no check either: queue again
+    old = store.create_study("old verify", {k: v for k, v in new["spec"].items() if k != "first_seed"})
+    store.update_study(old, status="done")
     at.run()
     assert "**Predicted (not yet verified)**" in texts(at) and at.button(key="compare_subset_verify")
 
@@ -199,3 +205,14 @@ def test_readings_follow_the_numbers():
     said = verification_headline(everything, [whole, alone])
     assert "same arrangement as all together" in said and "**better** than training each task alone: +0.040" in said
     assert "Per task" not in said
+
+
+def test_a_verification_on_its_parents_seeds_says_it_is_not_independent():
+    from ui.verification import seeds_note
+
+    class Old:  # a verification queued before verifications took new seeds: no first_seed in its spec
+        spec = {"plan": "groups", "verifies": {"study": "p"}}
+
+    assert "not an independent check" in seeds_note(Old())
+    Old.spec = {**Old.spec, "first_seed": 3}
+    assert seeds_note(Old()).startswith("new ones")

@@ -197,8 +197,8 @@ def predicted_ui(results: StudyResults, grouping: list[dict], tasks: list[str]) 
     rows = [r for r in grouping if r["k"] == k]
     groups = list(dict.fromkeys(r["group"] for r in rows))
     found = verifications_of(get_store(), results.id, [t.split("+") for t in dict.fromkeys(r["tasks"] for r in rows)])
-    ended = (Status.FAILED, Status.CANCELLED)  # a verification that ended so can be queued again
-    verified = next((v for v in found if v["status"] not in ended), None)
+    ended = (Status.FAILED, Status.CANCELLED)  # a verification that ended so, or on the parent's seeds: queue again
+    verified = next((v for v in found if v["status"] not in ended and v["new_seeds"]), None)
     with st.container(border=True):
         state = f"verification: study {verified['id']}, {verified['status']}" if verified else "not yet verified"
         st.markdown(f"**Predicted ({state})** · {len(groups)} group(s), predicted total gain "

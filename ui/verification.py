@@ -98,8 +98,7 @@ def verification_ui(results: StudyResults, metrics: dict[str, str], export: Expo
     parent = verifies.get("study")
     st.caption(f"This study trains the grouping that study {plain(parent)} predicted (at most "
                f"{verifies.get('max_groups')} groups), each task alone and all tasks together, on the same split "
-               f"with seeds {seed_range(results)} (new ones: the prediction was fitted on other runs); each "
-               "difference is paired by seed.")
+               f"with seeds {seed_range(results)} ({seeds_note(results)}); each difference is paired by seed.")
     rows = verification_rows(results, metrics)
     if not rows:
         st.info("No finished runs to compare with the prediction yet.")
@@ -128,6 +127,16 @@ def seed_range(results: StudyResults) -> str:
     """"3-5" (or "3") from the seeds of the study's runs."""
     seeds = sorted({r["seed"] for r in results.runs})
     return "" if not seeds else str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+
+
+def seeds_note(results: StudyResults) -> str:
+    """Whether the verification's seeds are new to the surrogate (``results.verification.on_new_seeds``)."""
+    from mtl_core.results.verification import on_new_seeds
+
+    if on_new_seeds(results.spec):
+        return "new ones: the prediction was fitted on other runs"
+    return ("the predicting study's own seeds: its alone and all-together runs repeat the ones the surrogate was "
+            "fitted on, so this is not an independent check; verify again for new seeds")
 
 
 def _delta(r: dict, key: str) -> str:

@@ -74,16 +74,25 @@ def _delta_columns(prefix: str, d: dict | None) -> dict:
                     [d[k] for k in keys] if d else [None] * 4))
 
 
+def on_new_seeds(spec: dict) -> bool:
+    """Whether a verification study trained on seeds its parent did not use (``studies.verify``). One queued before
+    verifications took new seeds (no ``first_seed``) trained on the parent's own: its alone and all-together runs
+    are the very runs the surrogate was fitted on, so it is no independent check."""
+    return spec.get("first_seed", 0) > 0
+
+
 def verifications_of(store, study_id: str, groups: list[list[str]] | None = None) -> list[dict]:
     """The verification studies of ``study_id``'s predicted grouping, newest first: {id, name, status, max_groups,
-    groups}; only those of ``groups`` (in any order) when given (a parent given more seeds may predict another)."""
+    groups, new_seeds}; only those of ``groups`` (in any order) when given (a parent given more seeds may predict
+    another)."""
     wanted = None if groups is None else {frozenset(g) for g in groups}
     found = []
     for study in store.studies():
         v = (study.get("spec") or {}).get("verifies") or {}
         if v.get("study") == study_id and (wanted is None or {frozenset(g) for g in v.get("groups", [])} == wanted):
             found.append({"id": study["id"], "name": study["name"], "status": study["status"],
-                          "max_groups": v.get("max_groups"), "groups": v.get("groups", [])})
+                          "max_groups": v.get("max_groups"), "groups": v.get("groups", []),
+                          "new_seeds": on_new_seeds(study["spec"])})
     return found
 
 
